@@ -1,0 +1,147 @@
+// Tokenizer built from the training texts: word level (lower-cased words and punctuation) or a
+// WordPiece-style subword level (greedy longest match over pieces learnt from the corpus).
+// Saved as JSON in the run directory so a run's text inputs can be reproduced.
+
+export const PAD = 0;
+export const UNK = 1;
+export const CLS = 2;
+const SPECIALS = ['[PAD]', '[UNK]', '[CLS]'];
+const CONTINUATION = '##';
+const MAX_PIECE = 12;
+
+export interface TokenizerJson {
+  format: 'mmrun-tokenizer-1';
+  kind: 'word' | 'subword';
+  maxLen: number;
+  addCls: boolean;
+  vocab: string[];
+}
+
+export interface TokenizerOptions {
+  kind: 'word' | 'subword';
+  vocabSize: number;
+  maxLen: number;
+  addCls: boolean;
+}
+
+export function splitWords(text: string): string[] {
+  return text.toLowerCase().match(/[\p{L}\p{N}]+|[^\s\p{L}\p{N}]/gu) ?? [];
+}
+
+function countWords(texts: Iterable<string>): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const t of texts) for (const w of splitWords(t)) counts.set(w, (counts.get(w) ?? 0) + 1);
+  return counts;
+}
+
+/** Most frequent first; ties broken alphabetically so the vocabulary is deterministic. */
+function byFrequency(counts: Map<string, number>): string[] {
+  return [...counts.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map(([w]) => w);
+}
+
+function learnSubwordVocab(words: Map<string, number>, size: number): string[] {
+  const chars = new Map<string, number>();
+  const pieces = new Map<string, number>();
+  for (const [w, f] of words) {
+    const cs = [...w];
+    cs.forEach((c, i) => {
+      const key = i === 0 ? c : CONTINUATION + c;
+      chars.set(key, (chars.get(key) ?? 0) + f);
+    });
+    for (let start = 0; start < cs.length; start++) {
+      for (let len = 2; len <= Math.min(MAX_PIECE, cs.length - start); len++) {
+        const piece = (start === 0 ? '' : CONTINUATION) + cs.slice(start, start + len).join('');
+        // Longer pieces save more tokens: weight by the characters they cover beyond one.
+        pieces.set(piece, (pieces.get(piece) ?? 0) + f * (len - 1));
+      }
+    }
+  }
+  const vocab = [...SPECIALS, ...byFrequency(chars)];
+  const seen = new Set(vocab);
+  for (const p of byFrequency(pieces)) {
+    if (vocab.length >= size) break;
+    if (!seen.has(p)) {
+      vocab.push(p);
+      seen.add(p);
+    }
+  }
+  return vocab.slice(0, Math.max(size, SPECIALS.length));
+}
+
+export class Tokenizer {
+  private readonly index: Map<string, number>;
+
+  private constructor(readonly json: TokenizerJson) {
+    this.index = new Map(json.vocab.map((t, i) => [t, i]));
+  }
+
+  static build(texts: Iterable<string>, opts: TokenizerOptions): Tokenizer {
+    const words = countWords(texts);
+    const vocab =
+      opts.kind === 'word'
+        ? [...SPECIALS, ...byFrequency(words)].slice(0, Math.max(opts.vocabSize, SPECIALS.length))
+        : learnSubwordVocab(words, opts.vocabSize);
+    return new Tokenizer({ format: 'mmrun-tokenizer-1', kind: opts.kind, maxLen: opts.maxLen, addCls: opts.addCls, vocab });
+  }
+
+  static fromJson(json: TokenizerJson): Tokenizer {
+    if (json.format !== 'mmrun-tokenizer-1') throw new Error(`unknown tokenizer format ${String(json.format)}`);
+    return new Tokenizer(json);
+  }
+
+  get vocabSize(): number {
+    return this.json.vocab.length;
+  }
+
+  get maxLen(): number {
+    return this.json.maxLen;
+  }
+
+  tokens(text: string): number[] {
+    const out: number[] = this.json.addCls ? [CLS] : [];
+    for (const w of splitWords(text)) {
+      if (this.json.kind === 'word') out.push(this.index.get(w) ?? UNK);
+      else out.push(...this.pieces(w));
+      if (out.length >= this.json.maxLen) break;
+    }
+    return out.slice(0, this.json.maxLen);
+  }
+
+  private pieces(word: string): number[] {
+    const whole = this.index.get(word);
+    if (whole !== undefined) return [whole];
+    const cs = [...word];
+    const out: number[] = [];
+    let start = 0;
+    while (start < cs.length) {
+      let found = -1;
+      let end = Math.min(cs.length, start + MAX_PIECE);
+      for (; end > start; end--) {
+        const id = this.index.get((start === 0 ? '' : CONTINUATION) + cs.slice(start, end).join(''));
+        if (id !== undefined) {
+          found = id;
+          break;
+        }
+      }
+      if (found < 0) return [UNK];
+      out.push(found);
+      start = end;
+    }
+    return out;
+  }
+
+  /** Token ids of every text, padded with [PAD] to maxLen: an N×maxLen row-major matrix. */
+  encodeAll(texts: readonly string[]): Int32Array {
+    const L = this.json.maxLen;
+    const ids = new Int32Array(texts.length * L);
+    texts.forEach((t, i) => {
+      const toks = this.tokens(t);
+      for (let j = 0; j < toks.length; j++) ids[i * L + j] = toks[j];
+    });
+    return ids;
+  }
+
+  toJSON(): TokenizerJson {
+    return this.json;
+  }
+}
