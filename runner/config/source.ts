@@ -33,24 +33,20 @@ export function problemAt(file: string, text: string, lines: LineCounter, offset
 
 function firstInvalidUtf8(bytes: Buffer): number {
   const decoder = new TextDecoder('utf-8', { fatal: true });
-  let lo = 0;
-  let hi = bytes.length;
-  // Binary search on the longest valid prefix (cut points inside a character are invalid too, so step back up to 3 bytes).
-  while (hi - lo > 1) {
-    const mid = (lo + hi) >> 1;
-    let ok = false;
-    for (let back = 0; back < 4 && !ok; back++) {
-      try {
-        decoder.decode(bytes.subarray(0, mid - back));
-        ok = true;
-      } catch {
-        /* try a shorter cut */
+  for (let i = 0; i < bytes.length; i++) {
+    try {
+      decoder.decode(bytes.subarray(i, i + 1), { stream: true });
+    } catch {
+      // The decoder fails on the byte that breaks a sequence; report where that sequence began.
+      for (let k = 1; k <= 3 && i - k >= 0; k++) {
+        const b = bytes[i - k];
+        if (b >= 0xc0) return i - k;
+        if (b < 0x80) break;
       }
+      return i;
     }
-    if (ok) lo = mid;
-    else hi = mid;
   }
-  return lo;
+  return bytes.length;
 }
 
 function readText(file: string): { text?: string; problem?: Problem } {
@@ -80,7 +76,6 @@ function readText(file: string): { text?: string; problem?: Problem } {
 const YAML_MESSAGES: Record<string, string> = {
   DUPLICATE_KEY: 'duplicate key: each key may appear once in a map',
   TAB_AS_INDENT: 'tab used for indentation: YAML indents with spaces only',
-  BAD_INDENT: 'bad indentation',
 };
 
 export function readSource(file: string): { source?: SourceFile; problems: Problem[] } {
@@ -91,9 +86,9 @@ export function readSource(file: string): { source?: SourceFile; problems: Probl
   const problems: Problem[] = doc.errors.map((e) => {
     const base = YAML_MESSAGES[e.code];
     const detail = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-    let message = base ? base : `YAML syntax error: ${detail}`;
+    let message = base ?? `YAML syntax error: ${detail.charAt(0).toLowerCase()}${detail.slice(1)}`;
     if (e.code === 'DUPLICATE_KEY') {
-      const key = text!.slice(e.pos[0], e.pos[1]).split(':')[0].trim();
+      const key = /^\s*["']?([^"':\n]+)/.exec(text!.slice(e.pos[0]))?.[1]?.trim();
       if (key) message = `duplicate key '${key}': each key may appear once in a map`;
     }
     return problemAt(file, text!, lines, e.pos[0], message);

@@ -1,0 +1,37 @@
+import { MmrunError } from '../errors.ts';
+import { compareStudy, loadStudy } from '../report/study.ts';
+import { FORMATS, formatComparison, notes, type OutputFormat } from '../report/format.ts';
+import type { Command } from './types.ts';
+
+const list = (v: unknown): string[] | undefined =>
+  typeof v === 'string' && v.trim() !== ''
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined;
+
+export const command: Command = {
+  name: 'compare',
+  summary: 'Compare runs over seeds: mean, CI, delta vs control with paired tests',
+  usage: 'mmrun compare <experiment.yaml> [--by a,b] [--metric m,...] [--sort m] [--format table|csv|json|markdown]',
+  options: {
+    by: { type: 'string', description: 'Group rows by these grid paths / ablation / config paths (comma-separated); default: every grid axis and ablation' },
+    metric: { type: 'string', description: 'Metrics to show (comma-separated; default: image_acc,text_acc,modality_gap,transfer_text_to_image_acc)' },
+    sort: { type: 'string', description: 'Sort rows by this metric, best first' },
+    format: { type: 'string', description: 'table, csv, json or markdown', default: 'table' },
+    'artifacts-dir': { type: 'string', description: "Where the run directories are (default: the experiment's artifacts_dir)" },
+  },
+  async run({ positionals, values }) {
+    if (positionals.length !== 1) throw new MmrunError('mmrun compare: name one experiment file.');
+    const format = (values.format ?? 'table') as OutputFormat;
+    if (!FORMATS.includes(format)) throw new MmrunError(`--format '${format}': expected one of ${FORMATS.join(', ')}.`);
+    const study = loadStudy(positionals[0], { artifactsDir: values['artifacts-dir'] as string | undefined });
+    const comparison = compareStudy(study, { by: list(values.by), metrics: list(values.metric), sort: values.sort as string | undefined });
+    const out = formatComparison(format, comparison, study.orphans, { experiment: study.plan.experiment, sweepId: study.plan.sweepId });
+    console.log(out);
+    // CSV stays machine-readable: its notes go to stderr.
+    if (format === 'csv') for (const n of notes(comparison, study.orphans)) console.error(n);
+    return 0;
+  },
+};

@@ -1,0 +1,94 @@
+/**
+ * IDX files (the MNIST format): magic [0, 0, type, ndim], ndim big-endian uint32 sizes, then the
+ * data. Only unsigned bytes (type 0x08) are images/labels in practice, so only those are accepted.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { MmrunError } from '../../errors.ts';
+import type { RawImages } from '../types.ts';
+
+export interface IdxArray {
+  dims: number[];
+  data: Uint8Array;
+}
+
+/** Parses an IDX buffer; `file` names it in errors. */
+export function parseIdx(buf: Uint8Array, file: string): IdxArray {
+  if (buf.length < 4) throw new MmrunError(`${file}: not an IDX file: ${buf.length} bytes, expected at least a 4-byte header`);
+  if (buf[0] !== 0 || buf[1] !== 0) {
+    const magic = Buffer.from(buf.subarray(0, 4)).toString('hex');
+    throw new MmrunError(`${file}: wrong magic number 0x${magic}: expected 0x0000080N (IDX of unsigned bytes, e.g. 0x00000803 for images, 0x00000801 for labels)`);
+  }
+  if (buf[2] !== 0x08) {
+    throw new MmrunError(`${file}: IDX element type 0x${buf[2].toString(16).padStart(2, '0')} is not supported: expected 0x08 (unsigned bytes)`);
+  }
+  const ndim = buf[3];
+  if (ndim < 1 || ndim > 4) throw new MmrunError(`${file}: IDX header says ${ndim} dimensions: expected 1 (labels) or 3 (images)`);
+  const headerSize = 4 + 4 * ndim;
+  if (buf.length < headerSize) throw new MmrunError(`${file}: truncated IDX header: ${buf.length} bytes, expected ${headerSize}`);
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  const dims: number[] = [];
+  for (let d = 0; d < ndim; d++) dims.push(view.getUint32(4 + 4 * d, false));
+  const expected = headerSize + dims.reduce((a, b) => a * b, 1);
+  if (buf.length < expected) {
+    throw new MmrunError(`${file}: truncated: ${buf.length} bytes, but its header (dims ${dims.join('×')}) needs ${expected}`);
+  }
+  if (buf.length > expected) {
+    throw new MmrunError(`${file}: ${buf.length - expected} unexpected bytes after the data: header (dims ${dims.join('×')}) says ${expected} bytes in all`);
+  }
+  return { dims, data: buf.subarray(headerSize) };
+}
+
+/** Reads an IDX file, gunzipping it when it ends in .gz. */
+export function readIdxFile(file: string): IdxArray {
+  if (!existsSync(file)) throw new MmrunError(`${file}: file not found (expected an IDX file)`);
+  let buf: Uint8Array = readFileSync(file);
+  if (file.endsWith('.gz')) {
+    try {
+      buf = gunzipSync(buf);
+    } catch (err) {
+      throw new MmrunError(`${file}: not a valid gzip file (${(err as Error).message}); expected a gzipped IDX file`);
+    }
+  }
+  return parseIdx(buf, file);
+}
+
+/** Pairs an images file with a labels file, checking shapes and counts. */
+export function readIdxPair(imagesFile: string, labelsFile: string): { raw: RawImages; height: number; width: number } {
+  const images = readIdxFile(imagesFile);
+  const labels = readIdxFile(labelsFile);
+  if (images.dims.length !== 3) {
+    throw new MmrunError(`${imagesFile}: expected an IDX image file with 3 dimensions (count×height×width), found ${images.dims.length} (${images.dims.join('×')})`);
+  }
+  if (labels.dims.length !== 1) {
+    throw new MmrunError(`${labelsFile}: expected an IDX label file with 1 dimension, found ${labels.dims.length} (${labels.dims.join('×')})`);
+  }
+  const [count, height, width] = images.dims;
+  if (labels.dims[0] !== count) {
+    throw new MmrunError(`${labelsFile}: ${labels.dims[0]} labels, but ${imagesFile} has ${count} images: expected one label per image`);
+  }
+  return { raw: { images: images.data, labels: Int32Array.from(labels.data), count }, height, width };
+}
+
+const PATTERNS: Record<'trainImages' | 'trainLabels' | 'testImages' | 'testLabels', RegExp> = {
+  trainImages: /^train-images[.-]idx3-ubyte(\.gz)?$/,
+  trainLabels: /^train-labels[.-]idx1-ubyte(\.gz)?$/,
+  testImages: /^(t10k|test)-images[.-]idx3-ubyte(\.gz)?$/,
+  testLabels: /^(t10k|test)-labels[.-]idx1-ubyte(\.gz)?$/,
+};
+
+/** Finds the four standard IDX files in a folder (names as in MNIST / Fashion-MNIST, gzipped or not). */
+export function locateIdxFiles(dir: string): Record<keyof typeof PATTERNS, string> {
+  if (!existsSync(dir)) throw new MmrunError(`dataset.path ${dir}: folder not found (expected the IDX files train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz])`);
+  const names = readdirSync(dir).sort();
+  const found = {} as Record<keyof typeof PATTERNS, string>;
+  const missing: string[] = [];
+  for (const [key, re] of Object.entries(PATTERNS) as [keyof typeof PATTERNS, RegExp][]) {
+    const name = names.find((n) => re.test(n));
+    if (name) found[key] = join(dir, name);
+    else missing.push(re.source.replace(/\\|\^|\$|\(\\\.gz\)\?/g, '').replace('[.-]', '-') + '[.gz]');
+  }
+  if (missing.length) throw new MmrunError(`dataset.path ${dir}: missing IDX file(s): ${missing.join(', ')}`);
+  return found;
+}

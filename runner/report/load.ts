@@ -1,0 +1,95 @@
+/**
+ * Reading the run directories of a plan into RunResults, through the run store (the only
+ * reader of run directories). Runs of the same experiment whose ids are not in the plan
+ * (an older version of the file) are returned apart as orphans.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { listRunDirs, runDirOf, RunStore, type RunSpecFile, type RunSummary } from '../track/run-store.ts';
+import { readJsonIfExists } from '../track/atomic-json.ts';
+import type { Plan, RunSpec } from '../sweep/index.ts';
+import type { ReportRunState, RunResult } from './aggregate.ts';
+
+export interface LoadedRuns {
+  artifactsDir: string;
+  runs: RunResult[]; // one per RunSpec of the plan, in plan order
+  orphans: RunResult[]; // run dirs of this experiment that are not in the plan
+  problems: string[]; // unreadable files (the run is then reported as failed)
+}
+
+/** `artifacts_dir` is relative to the current directory unless absolute (schema). */
+export function artifactsDirOf(plan: Plan, cwd = process.cwd()): string {
+  return resolve(cwd, plan.runs[0]?.config.artifacts_dir ?? 'artifacts');
+}
+
+export function loadPlanRuns(plan: Plan, artifactsDir = artifactsDirOf(plan)): LoadedRuns {
+  const problems: string[] = [];
+  const runs = plan.runs.map((spec) => readRun(spec, runDirOf(artifactsDir, spec.id), problems));
+  const inPlan = new Set(plan.runs.map((r) => r.id));
+  const orphans: RunResult[] = [];
+  for (const dir of listRunDirs(artifactsDir)) {
+    let spec: RunSpecFile;
+    try {
+      spec = RunStore.open(dir).readSpec();
+    } catch (err) {
+      problems.push((err as Error).message);
+      continue;
+    }
+    if (inPlan.has(spec.id)) continue;
+    const sameExperiment = spec.config?.name === plan.experiment || (spec.experimentFile && resolve(spec.experimentFile) === resolve(plan.file));
+    if (sameExperiment) orphans.push(readRun(spec, dir, problems));
+  }
+  return { artifactsDir, runs, orphans, problems };
+}
+
+function readRun(spec: RunSpec, dir: string, problems: string[]): RunResult {
+  const base = { id: spec.id, name: spec.name, coords: spec.coords ?? {}, ablation: spec.ablation, seed: spec.seed, config: spec.config };
+  if (!existsSync(dir)) return { ...base, state: 'missing' };
+  const store = new RunStore(dir);
+  try {
+    const status = store.readStatus();
+    const state: ReportRunState = status?.state ?? 'queued';
+    if (state !== 'finished') {
+      const why = status?.error ? `${status.error.cause ? status.error.cause + ': ' : ''}${status.error.message}` : undefined;
+      return { ...base, state, problem: why };
+    }
+    const summary = store.readSummary();
+    if (!summary?.final) return { ...base, state, problem: 'summary.json has no final metrics' };
+    return { ...base, state, final: numericOnly(summary.final) };
+  } catch (err) {
+    problems.push((err as Error).message);
+    return { ...base, state: 'failed', problem: (err as Error).message };
+  }
+}
+
+function numericOnly(metrics: Record<string, unknown>): Record<string, number> {
+  return Object.fromEntries(Object.entries(metrics).filter((e): e is [string, number] => typeof e[1] === 'number'));
+}
+
+/** Embeddings sample written by the worker (docs/contracts.md). */
+export interface EmbeddingsFile {
+  classes: string[];
+  image: { label: number; xy?: number[]; v: number[] }[];
+  text: { label: number; xy?: number[]; v: number[] }[];
+}
+
+/** Per-run files only the HTML report needs. */
+export interface RunDetails {
+  summary?: RunSummary;
+  metrics: ReturnType<RunStore['readMetrics']>['lines'];
+  embeddings?: EmbeddingsFile;
+}
+
+export function loadRunDetails(artifactsDir: string, runId: string, want: { metrics?: boolean; embeddings?: boolean } = {}): RunDetails {
+  const store = new RunStore(runDirOf(artifactsDir, runId));
+  const details: RunDetails = { summary: store.readSummary(), metrics: [] };
+  if (want.metrics !== false) details.metrics = store.readMetrics().lines;
+  if (want.embeddings) {
+    try {
+      details.embeddings = readJsonIfExists<EmbeddingsFile>(store.path('embeddings'));
+    } catch {
+      details.embeddings = undefined;
+    }
+  }
+  return details;
+}
