@@ -20,9 +20,13 @@ const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
 
 async function printHelp(): Promise<void> {
   const lines = ['mmrun — declarative multimodal experiment runner', '', 'Commands:'];
-  for (const load of Object.values(COMMANDS)) {
-    const { command } = await load();
-    lines.push(`  ${command.usage.padEnd(48)} ${command.summary}`);
+  for (const [name, load] of Object.entries(COMMANDS)) {
+    try {
+      const { command } = await load();
+      lines.push(`  ${command.usage.padEnd(48)} ${command.summary}`);
+    } catch (err) {
+      lines.push(`  mmrun ${name.padEnd(42)} (unavailable: ${(err as Error).message.split('\n')[0]})`);
+    }
   }
   lines.push('', 'Run `mmrun <command> --help` for its options.');
   console.log(lines.join('\n'));

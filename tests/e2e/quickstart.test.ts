@@ -1,0 +1,60 @@
+/**
+ * The README's main job, end to end through the CLI on a shrunken copy of the quickstart study:
+ * plan → dataset → every run trained in its own process → status → compare → report; then a
+ * second `mmrun run` does nothing. Slow (trains real models): kept small enough for CI.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tempFiles } from '../helpers/tmp.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const mmrun = (cwd: string, ...args: string[]) =>
+  spawnSync('node', [join(ROOT, 'bin/mmrun.js'), ...args], { cwd, encoding: 'utf8', env: { ...process.env, MLFLOW_TRACKING_URI: '' }, timeout: 600_000 });
+
+describe('quickstart, shrunk', () => {
+  it('runs every planned run once, then compares and reports them', { timeout: 900_000 }, () => {
+    const t = tempFiles();
+    const file = join(t.dir, 'tiny.yaml');
+    writeFileSync(
+      file,
+      `extends: ${join(ROOT, 'experiments/quickstart.yaml')}
+name: quickstart-tiny
+dataset: { image_fraction: 0.02, max_test: 300 }
+training:
+  joint: { epochs: 2 }
+  retrain: { epochs: 1 }
+evaluation: { retrieval_pool: 100, embeddings_sample: 50 }
+`,
+    );
+    const plan = JSON.parse(mmrun(t.dir, 'plan', file, '--json').stdout) as { runs: { id: string }[] };
+    expect(plan.runs).toHaveLength(8);
+
+    const first = mmrun(t.dir, 'run', file);
+    expect(first.stderr + first.stdout).not.toMatch(/internal error/);
+    expect(first.status).toBe(0);
+    for (const run of plan.runs) {
+      const dir = join(t.dir, 'artifacts/runs', run.id);
+      expect(JSON.parse(readFileSync(join(dir, 'status.json'), 'utf8')).state).toBe('finished');
+      const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8'));
+      for (const metric of ['image_acc', 'text_acc', 'modality_gap', 'retrieval_i2t_r1', 'transfer_text_to_image_acc']) {
+        expect(typeof summary.final[metric]).toBe('number');
+      }
+      // 2% of MNIST is ~1,000 images: far above the 10% of chance after 3 epochs.
+      expect(summary.final.image_acc).toBeGreaterThan(0.5);
+    }
+
+    const again = mmrun(t.dir, 'run', file);
+    expect(again.status).toBe(0);
+    expect(again.stdout + again.stderr).toMatch(/8 finished|nothing to do|already finished/i);
+
+    const compare = mmrun(t.dir, 'compare', file, '--format', 'json');
+    expect(compare.status).toBe(0);
+    expect(compare.stdout.length).toBeGreaterThan(10);
+
+    const report = mmrun(t.dir, 'report', file);
+    expect(report.status).toBe(0);
+    expect(existsSync(join(t.dir, 'artifacts/reports/quickstart-tiny/report.html'))).toBe(true);
+  });
+});
