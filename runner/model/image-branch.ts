@@ -59,10 +59,10 @@ export function createImageBranch(
           let normed: tf.Tensor4D;
           if (ctx.training) {
             const { mean, variance } = tf.moments(conv, [0, 1, 2]);
-            normed = tf.batchNorm(conv, mean, variance, block.bn.beta, block.bn.gamma, BN_EPS);
+            normed = tf.batchNorm(conv, mean, variance, block.bn.beta, block.bn.gamma, BN_EPS) as tf.Tensor4D;
             ctx.batchStats?.push({ mean: block.bn.mean, variance: block.bn.variance, batchMean: tf.keep(mean), batchVariance: tf.keep(variance) });
           } else {
-            normed = tf.batchNorm(conv, block.bn.mean, block.bn.variance, block.bn.beta, block.bn.gamma, BN_EPS);
+            normed = tf.batchNorm(conv, block.bn.mean, block.bn.variance, block.bn.beta, block.bn.gamma, BN_EPS) as tf.Tensor4D;
           }
           y = tf.relu(normed);
         } else {

@@ -24,7 +24,7 @@ export function createDense(ps: ParamStore, part: Part, name: string, inDim: num
 
 /** x·w + b (+ ReLU) as one fused kernel. x: [N, in]. */
 export function dense(x: tf.Tensor2D, d: Dense, relu = false): tf.Tensor2D {
-  return tf.fused.matMul({ a: x, b: d.w as tf.Tensor2D, bias: d.b, activation: relu ? 'relu' : 'linear' });
+  return tf.fused.matMul({ a: x, b: d.w as tf.Tensor2D, bias: d.b, activation: relu ? 'relu' : 'linear' }) as tf.Tensor2D;
 }
 
 export function dropout<T extends tf.Tensor>(x: T, rate: number, ctx: ForwardContext): T {
@@ -47,7 +47,7 @@ export function createLayerNorm(ps: ParamStore, part: Part, name: string, dim: n
 /** Layer norm over the last axis of x: [N, dim]. */
 export function layerNorm(x: tf.Tensor2D, ln: LayerNorm, eps = 1e-5): tf.Tensor2D {
   const { mean, variance } = tf.moments(x, -1, true);
-  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), ln.gamma), ln.beta);
+  return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), ln.gamma), ln.beta) as tf.Tensor2D;
 }
 
 export function l2Normalize(x: tf.Tensor2D): tf.Tensor2D {

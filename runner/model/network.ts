@@ -2,6 +2,7 @@
 // shared projection layers both feed into, and the classifier head(s).
 import * as tf from '@tensorflow/tfjs-core';
 import type { Model } from '../config/types.gen.ts';
+import { registerGradients } from './gradients.ts';
 import { createImageBranch, type ImageBranchModel } from './image-branch.ts';
 import { createDense, dense, l2Normalize, type Dense, type ForwardContext } from './layers.ts';
 import { crossEntropy, infoNce } from './losses.ts';
@@ -37,6 +38,8 @@ export interface LossTerms {
   text?: tf.Scalar;
   align?: tf.Scalar;
 }
+
+export { registerGradients };
 
 export class Network {
   readonly params: ParamStore;

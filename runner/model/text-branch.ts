@@ -60,7 +60,7 @@ export function createTextBranch(ps: ParamStore, cfg: TextBranch, vocabSize: num
         const [q, k, v] = tf.split(qkv, 3, 1) as tf.Tensor4D[]; // each [B, H, L, D]
         const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), scale), keyBias);
         const attended = tf.matMul(tf.softmax(scores), v); // [B, H, L, D]
-        const merged = tf.reshape(tf.transpose(attended, [0, 2, 1, 3]), [B * L, W]);
+        const merged = tf.reshape(tf.transpose(attended, [0, 2, 1, 3]), [B * L, W]) as tf.Tensor2D;
         x = tf.add(x, dropout(dense(merged, layer.attnOut), cfg.dropout, ctx));
         const hidden = dense(layerNorm(x, layer.ln2), layer.mlpIn, true);
         x = tf.add(x, dropout(dense(hidden, layer.mlpOut), cfg.dropout, ctx));

@@ -39,7 +39,7 @@ export interface MetricDelta {
   meanDiff: number;
   std: number; // of the paired differences; NaN when n < 2
   ci?: Interval; // Student-t
-  bootstrapCi?: Interval;
+  bootstrapCi?: Interval; // undefined below MIN_BOOTSTRAP_PAIRS
   p?: number; // paired t-test, two-sided
 }
 
@@ -80,6 +80,13 @@ export interface CompareOptions {
   sort?: string;
   bootstrap?: BootstrapOptions;
 }
+
+/**
+ * Fewest pairs for a bootstrap CI. Below it the percentile bootstrap is degenerate: with n
+ * pairs it can never be wider than the range of the n differences, so it would look far more
+ * certain than the t interval.
+ */
+export const MIN_BOOTSTRAP_PAIRS = 5;
 
 /** Metrics where lower is better. */
 const LOWER_IS_BETTER = new Set(['modality_gap', 'loss']);
@@ -285,7 +292,7 @@ function pairedDelta(a: number[], b: number[], bootstrap?: BootstrapOptions): Me
     meanDiff: base.mean,
     std: base.std,
     ci: test?.ci,
-    bootstrapCi: bootstrapPairedDiffCI(a, b, bootstrap),
+    bootstrapCi: a.length >= MIN_BOOTSTRAP_PAIRS ? bootstrapPairedDiffCI(a, b, bootstrap) : undefined,
     p: test?.p,
   };
 }

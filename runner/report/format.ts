@@ -81,8 +81,9 @@ function metricSection(c: Comparison, metric: string): { title: string; header: 
 }
 
 function controlSentence(c: Comparison): string {
-  if (c.control === 'ratio') return 'Δ: difference from the control arm (augmentation.ratio = 0, same cell and ablation), paired by seed.';
-  if (c.control === 'ablation') return "Δ: difference from the 'baseline' ablation of the same cell, paired by seed.";
+  const boot = 'Bootstrap CI from 5 pairs on.';
+  if (c.control === 'ratio') return `Δ: difference from the control arm (augmentation.ratio = 0, same cell and ablation), paired by seed. ${boot}`;
+  if (c.control === 'ablation') return `Δ: difference from the 'baseline' ablation of the same cell, paired by seed. ${boot}`;
   return 'No control arm in this study (no augmentation.ratio = 0 and no ablations): no deltas.';
 }
 

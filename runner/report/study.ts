@@ -28,7 +28,8 @@ export function requireFinished(study: Study): void {
   const counts = new Map<string, number>();
   for (const r of study.runs) counts.set(r.state, (counts.get(r.state) ?? 0) + 1);
   const parts = [...counts].map(([s, n]) => `${n} ${s === 'missing' ? 'not started' : s}`);
-  const file = relative(process.cwd(), study.plan.file) || study.plan.file;
+  const rel = relative(process.cwd(), study.plan.file);
+  const file = !rel || rel.startsWith('..') ? study.plan.file : rel;
   const orphanNote = study.orphans.length
     ? ` ${study.orphans.length} run director${study.orphans.length === 1 ? 'y' : 'ies'} of '${study.plan.experiment}' belong to an older version of the file (ids not in the current plan).`
     : '';

@@ -328,10 +328,14 @@ function parseError(buf: Buffer): { code?: string; message: string } {
   const text = buf.toString('utf8');
   try {
     const j = JSON.parse(text) as { error_code?: string; message?: string };
-    return { code: j.error_code, message: j.message ?? text.slice(0, 500) };
+    return { code: j.error_code, message: shorten(j.message ?? text, 600) };
   } catch {
     return { message: text.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 500) };
   }
+}
+
+function shorten(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
 }
 
 function isProxyDisabled(status: number, message: string): boolean {

@@ -34,7 +34,7 @@ export interface LoadedCheckpoint<S> {
   name: string;
   state: S;
   /** The optimizer's saved state, to pass to optimizer.setWeights (the caller disposes them). */
-  optimizerWeights: tf.NamedTensor[];
+  optimizerWeights: { name: string; tensor: tf.Tensor }[];
 }
 
 function pack(tensors: { name: string; tensor: tf.Tensor }[], entries: TensorEntry[], chunks: Buffer[], offset: number): number {

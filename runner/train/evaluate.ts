@@ -24,7 +24,7 @@ export interface Embedded {
 const inference = { training: false, nextSeed: () => 0 };
 
 /** Embeddings and predictions of both modalities for the given items of a split (all by default). */
-export function embedSplit(net: Network, split: SplitLike, shape: readonly [number, number, number], tokenizer: Tokenizer, indices?: Int32Array): Embedded {
+export async function embedSplit(net: Network, split: SplitLike, shape: readonly [number, number, number], tokenizer: Tokenizer, indices?: Int32Array): Promise<Embedded> {
   const idx = indices ?? Int32Array.from({ length: split.labels.length }, (_, i) => i);
   const n = idx.length;
   const dim = net.opts.model.projection.dim;
@@ -52,6 +52,7 @@ export function embedSplit(net: Network, split: SplitLike, shape: readonly [numb
       const zText = net.embedTexts(tokenTensor(tokens, tokenizer.maxLen, local), inference);
       return [zImage, zText, net.imageLogits(zImage), net.textLogits(zText)].map((t) => t.dataSync() as Float32Array);
     });
+    await new Promise((r) => setImmediate(r)); // let heartbeats and signal handlers run
     out.image.set(zi, start * dim);
     out.text.set(zt, start * dim);
     for (let j = 0; j < end - start; j++) {
@@ -103,9 +104,9 @@ export function perClassAccuracy(confusion: number[][]): number[] {
 }
 
 /** Validation metrics watched by early stopping. `val_loss` is the weighted classification loss. */
-export function validationMetrics(net: Network, val: SplitLike, shape: readonly [number, number, number], tokenizer: Tokenizer, weights: LossWeights): Record<string, number> {
+export async function validationMetrics(net: Network, val: SplitLike, shape: readonly [number, number, number], tokenizer: Tokenizer, weights: LossWeights): Promise<Record<string, number>> {
   if (val.labels.length === 0) return {};
-  const e = embedSplit(net, val, shape, tokenizer);
+  const e = await embedSplit(net, val, shape, tokenizer);
   return {
     val_image_acc: accuracy(e.imagePred, e.labels),
     val_text_acc: accuracy(e.textPred, e.labels),
@@ -132,15 +133,15 @@ export function evenSample(n: number, count: number): Int32Array {
   return Int32Array.from({ length: k }, (_, i) => Math.floor((i * n) / k));
 }
 
-export function evaluate(
+export async function evaluate(
   net: Network,
   data: { train: SplitLike; test: SplitLike; shape: readonly [number, number, number]; classNames: string[] },
   tokenizer: Tokenizer,
   cfg: Evaluation,
-): EvaluationResult {
+): Promise<EvaluationResult> {
   const C = data.classNames.length;
-  const test = embedSplit(net, data.test, data.shape, tokenizer);
-  const fitSet = embedSplit(net, data.train, data.shape, tokenizer, evenSample(data.train.labels.length, TRANSFER_FIT_MAX));
+  const test = await embedSplit(net, data.test, data.shape, tokenizer);
+  const fitSet = await embedSplit(net, data.train, data.shape, tokenizer, evenSample(data.train.labels.length, TRANSFER_FIT_MAX));
   const dim = test.dim;
   const confusion = { image: confusionMatrix(test.imagePred, test.labels, C), text: confusionMatrix(test.textPred, test.labels, C) };
   const metrics: Record<string, number> = {

@@ -1,197 +1,88 @@
-// Test data shaped as docs/contracts.md describes RunSpec and Plan, for the track/ tests
-// (a resolved quickstart-like config; does not depend on runner/sweep).
-import { createHash } from 'node:crypto';
-import type { Experiment } from '../../runner/config/types.gen.ts';
-import type { Plan, RunSpec } from '../../runner/track/plan-types.ts';
+// Run directories as a worker would leave them, for the track/ tests: the real quickstart
+// plan (runner/config + runner/sweep), and runs written through RunStore with plausible curves.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadExperiment } from '../../runner/config/index.ts';
+import { planSweep, type Plan, type RunSpec } from '../../runner/sweep/index.ts';
+import { writeJsonAtomic } from '../../runner/track/atomic-json.ts';
+import { RunStore, sweepDirOf, type MetricLine, type RunState } from '../../runner/track/run-store.ts';
 
-export function baseConfig(): Experiment {
-  return structuredClone(BASE) as unknown as Experiment;
-}
+export const QUICKSTART = resolve(import.meta.dirname, '../../experiments/quickstart.yaml');
 
-function hex(text: string, n: number): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, n);
-}
-
-/** A RunSpec with coordinates applied to a copy of the base config. */
-export function sampleSpec(opts: { seed?: number; ratio?: number; frac?: number; ablation?: string; name?: string } = {}): RunSpec {
-  const seed = opts.seed ?? 0;
-  const config = baseConfig();
-  config.name = opts.name ?? config.name;
-  config.seeds = [seed];
-  const coords: Record<string, unknown> = {};
-  if (opts.ratio !== undefined) {
-    config.augmentation.ratio = opts.ratio;
-    coords['augmentation.ratio'] = opts.ratio;
+/** The quickstart plan; with `dir`, its experiment file is copied there (renamed `name`) so a test owns its sweep. */
+export function quickstartPlan(dir?: string, name = 'quickstart'): Plan {
+  let file = QUICKSTART;
+  if (dir) {
+    mkdirSync(dir, { recursive: true });
+    file = join(dir, `${name}.yaml`);
+    writeFileSync(file, readFileSync(QUICKSTART, 'utf8').replace(/^name: quickstart$/m, `name: ${name}`));
   }
-  if (opts.frac !== undefined) {
-    config.dataset.image_fraction = opts.frac;
-    coords['dataset.image_fraction'] = opts.frac;
+  return planSweep(loadExperiment(file));
+}
+
+/** What the launcher writes before starting workers: sweeps/<id>/plan.json. */
+export function writePlan(artifactsDir: string, plan: Plan): void {
+  const dir = sweepDirOf(artifactsDir, plan.sweepId);
+  mkdirSync(dir, { recursive: true });
+  writeJsonAtomic(join(dir, 'plan.json'), plan);
+}
+
+export interface FakeRun {
+  store: RunStore;
+  /** Metric lines written so far. */
+  lines: MetricLine[];
+}
+
+/** Starts a run as a worker would: spec.json + status running. */
+export function startRun(artifactsDir: string, plan: Plan, spec: RunSpec): FakeRun {
+  const store = RunStore.create(artifactsDir, spec, { sweepId: plan.sweepId, experimentFile: plan.file });
+  store.writeStatus({ state: 'running', runId: spec.id, attempt: 1, pid: process.pid, host: 'testhost', startedAt: new Date(Date.UTC(2026, 0, 1)).toISOString(), heartbeatAt: new Date().toISOString(), backend: 'cpu', phase: 'joint', epoch: 0 });
+  return { store, lines: [] };
+}
+
+/** Appends `steps` step lines and one epoch line for `phase`, with a decreasing loss. */
+export function trainEpoch(run: FakeRun, phase: string, epoch: number, steps: number): void {
+  const spec = run.store.readSpec();
+  const base = run.lines.filter((l) => l.phase === phase && l.kind === 'step').length;
+  const t0 = Date.UTC(2026, 0, 1) + run.lines.length * 1000;
+  const lines: MetricLine[] = [];
+  for (let i = 0; i < steps; i++) {
+    const step = base + i;
+    const loss = 2.3 * Math.exp(-step / 40) + 0.1 + 0.02 * spec.seed;
+    lines.push({ t: new Date(t0 + i * 1000).toISOString(), phase, kind: 'step', step, epoch, metrics: { loss, loss_image: loss * 0.6, samples_per_s: 1400 + i } });
   }
-  const ablation = opts.ablation ?? 'baseline';
-  const label = [
-    ...(opts.ratio !== undefined ? [`ratio=${opts.ratio}`] : []),
-    ...(opts.frac !== undefined ? [`frac=${opts.frac}`] : []),
-    ...(ablation !== 'baseline' ? [ablation] : []),
-    `seed=${seed}`,
-  ].join(' ');
-  return { id: hex(JSON.stringify({ config, ablation }), 12), name: label, coords, ablation, seed, config };
+  lines.push({ t: new Date(t0 + steps * 1000).toISOString(), phase, kind: 'epoch', step: base + steps - 1, epoch, metrics: { val_image_acc: Math.min(0.99, 0.5 + 0.1 * epoch), val_text_acc: 0.4 + 0.1 * epoch } });
+  run.store.appendMetrics(...lines);
+  run.lines.push(...lines);
 }
 
-/** A plan of ratios x seeds (x an ablation when asked). */
-export function samplePlan(opts: { name?: string; ratios?: number[]; seeds?: number[]; ablations?: string[] } = {}): Plan {
-  const ratios = opts.ratios ?? [0, 4];
-  const seeds = opts.seeds ?? [0, 1];
-  const ablations = ['baseline', ...(opts.ablations ?? [])];
-  const runs: RunSpec[] = [];
-  for (const ratio of ratios) for (const ablation of ablations) for (const seed of seeds) runs.push(sampleSpec({ ratio, seed, ablation, name: opts.name }));
-  const experiment = opts.name ?? BASE.name;
-  return {
-    experiment,
-    sweepId: `${experiment}-${hex(runs.map((r) => r.id).join(','), 8)}`,
-    file: `/tmp/${experiment}.yaml`,
-    contentHash: hex(experiment + ratios.join(), 16),
-    runs,
-    factors: { grid: { 'augmentation.ratio': ratios.length }, ablations: ablations.length, seeds: seeds.length },
-  };
+export function endRun(run: FakeRun, state: Exclude<RunState, 'queued' | 'running'>, error?: string): void {
+  const spec = run.store.readSpec();
+  run.store.writeSummary({
+    runId: spec.id,
+    backend: 'cpu',
+    durationS: 12.5,
+    phases: { joint: { steps: 10, epochs: 1, metrics: { image_acc: 0.8 } } },
+    final: { image_acc: 0.8 + 0.01 * spec.seed, text_acc: 0.7, modality_gap: 0.3 },
+  });
+  run.store.updateStatus({
+    state,
+    endedAt: new Date(Date.UTC(2026, 0, 1, 1)).toISOString(),
+    ...(error ? { error: { message: error, exitCode: 1, signal: null, cause: 'exception' as const } } : {}),
+  });
 }
 
-const BASE = {
-  "name": "demo",
-  "description": "Does more text help images?",
-  "dataset": {
-    "source": "mnist",
-    "class_names": [
-      "0",
-      "1",
-      "2",
-      "3",
-      "4",
-      "5",
-      "6",
-      "7",
-      "8",
-      "9"
-    ],
-    "image_size": 32,
-    "val_fraction": 0.1,
-    "split_seed": 0,
-    "image_fraction": 1,
-    "keep_all_texts": false,
-    "max_per_class": null,
-    "max_test": null,
-    "skip_unreadable": false
-  },
-  "model": {
-    "backend": "auto",
-    "image": {
-      "preset": "small",
-      "filters": [
-        16,
-        32
-      ],
-      "kernel_size": 3,
-      "batch_norm": true,
-      "dense": 64,
-      "dropout": 0.1
-    },
-    "text": {
-      "preset": "small",
-      "vocab_size": 2000,
-      "max_len": 32,
-      "dim": 64,
-      "layers": 1,
-      "heads": 2,
-      "pooling": "mean"
-    },
-    "projection": {
-      "dim": 32,
-      "layers": 1,
-      "normalize": true
-    },
-    "head": "shared"
-  },
-  "augmentation": {
-    "method": "none",
-    "ratio": 0,
-    "seed": 0,
-    "eda": {
-      "synonym": 0.1,
-      "insert": 0.1,
-      "swap": 0.1,
-      "delete": 0.1
-    },
-    "llm": {
-      "mode": "paraphrase"
-    }
-  },
-  "training": {
-    "joint": {
-      "enabled": true,
-      "epochs": 3,
-      "batch_size": 64,
-      "optimizer": "adam",
-      "learning_rate": 0.001,
-      "schedule": "constant",
-      "warmup_steps": 0,
-      "loss_weights": {
-        "image": 1,
-        "text": 1,
-        "align": 0.5
-      },
-      "freeze": [],
-      "early_stopping": null
-    },
-    "retrain": {
-      "enabled": false,
-      "epochs": 2,
-      "batch_size": 64,
-      "optimizer": "adam",
-      "learning_rate": 0.001,
-      "schedule": "constant",
-      "warmup_steps": 0,
-      "loss_weights": {
-        "image": 1,
-        "text": 1,
-        "align": 0.5
-      },
-      "freeze": [],
-      "early_stopping": null
-    },
-    "temperature": 0.07
-  },
-  "evaluation": {
-    "retrieval_k": [
-      1,
-      5
-    ],
-    "retrieval_pool": 1000,
-    "embeddings_sample": 500
-  },
-  "launcher": {
-    "type": "local",
-    "jobs": "auto",
-    "threads_per_run": 1,
-    "retries": 0,
-    "retry_backoff_s": 5,
-    "fail_fast": false,
-    "timeout_minutes": null,
-    "slurm": {
-      "partition": null,
-      "time": "04:00:00",
-      "cpus_per_task": 1,
-      "mem": null,
-      "gpus": 0,
-      "account": null,
-      "extra_args": []
-    }
-  },
-  "tracking": {
-    "experiment": null,
-    "uri": null,
-    "log_checkpoints": false
-  },
-  "grid": {},
-  "ablations": {},
-  "artifacts_dir": "artifacts",
-  "seeds": 1
-};
+/** A whole finished run: `epochs` epochs of `steps` steps in the joint phase. */
+export function writeFinishedRun(artifactsDir: string, plan: Plan, spec: RunSpec, opts: { epochs?: number; steps?: number; state?: 'finished' | 'failed' | 'killed'; error?: string } = {}): FakeRun {
+  const run = startRun(artifactsDir, plan, spec);
+  for (let e = 0; e < (opts.epochs ?? 2); e++) trainEpoch(run, 'joint', e, opts.steps ?? 5);
+  endRun(run, opts.state ?? 'finished', opts.error);
+  return run;
+}
+
+/** Expected MLflow metric counts per key for a run directory's metric lines. */
+export function expectedCounts(lines: MetricLine[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const l of lines) for (const name of Object.keys(l.metrics)) counts[`${l.phase}/${name}`] = (counts[`${l.phase}/${name}`] ?? 0) + 1;
+  return counts;
+}

@@ -3,7 +3,10 @@ import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listRunDirs, RunStore, type MetricLine, type RunSummary } from '../../runner/track/run-store.ts';
-import { sampleSpec } from '../helpers/track-fixtures.ts';
+import { quickstartPlan } from '../helpers/track-fixtures.ts';
+
+const plan = quickstartPlan();
+const sampleSpec = (o: { seed?: number } = {}) => plan.runs.find((r) => r.seed === (o.seed ?? 0))!;
 
 let artifacts: string;
 beforeEach(() => {
@@ -15,7 +18,7 @@ const line = (step: number): MetricLine => ({ t: new Date(0).toISOString(), phas
 
 describe('RunStore', () => {
   it('creates a run dir with spec.json holding the RunSpec and its origin', () => {
-    const spec = sampleSpec({ seed: 3 });
+    const spec = sampleSpec({ seed: 1 });
     const store = RunStore.create(artifacts, spec, { sweepId: 'demo-0011aabb', experimentFile: '/x/demo.yaml' });
     expect(store.dir).toBe(join(artifacts, 'runs', spec.id));
     const back = store.readSpec();

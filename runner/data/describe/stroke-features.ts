@@ -23,6 +23,8 @@ export interface StrokeMeasures {
 }
 
 const THRESHOLD = 128;
+/** Loops are found on a lower threshold: faint joins still close a loop to the eye. */
+const LOOP_THRESHOLD = 64; // mask bit 2; bit 1 is ink at THRESHOLD
 
 let scratch = { n: 0, mask: new Uint8Array(0), seen: new Uint8Array(0), stack: new Int32Array(0) };
 function buffers(n: number) {
@@ -48,7 +50,7 @@ export function measureStrokes(pixels: Uint8Array, h: number, w: number): Stroke
     for (let x = 0; x < w; x++, i++) {
       const v = invert ? 255 - pixels[i] : pixels[i];
       const on = v >= THRESHOLD ? 1 : 0;
-      mask[i] = on;
+      mask[i] = on | (v >= LOOP_THRESHOLD ? 2 : 0);
       if (v >= 32 && v < 224) grey++;
       if (on) {
         ink++;
@@ -62,7 +64,7 @@ export function measureStrokes(pixels: Uint8Array, h: number, w: number): Stroke
     }
   }
   let nonBg = 0;
-  for (let i = 0; i < n; i++) if (mask[i] || (invert ? 255 - pixels[i] : pixels[i]) >= 32) nonBg++;
+  for (let i = 0; i < n; i++) if ((mask[i] & 1) || (invert ? 255 - pixels[i] : pixels[i]) >= 32) nonBg++;
 
   if (ink === 0) {
     return { ink: 0, thickness: 0, slant: 0, boxW: 0, boxH: 0, boxCx: 0, boxCy: 0, coverage: 0, topShare: 0.5, leftShare: 0.5, mirrorLR: 0, mirrorTB: 0, holes: [], pieces: 0, softness: 0 };
@@ -76,14 +78,14 @@ export function measureStrokes(pixels: Uint8Array, h: number, w: number): Stroke
   const midX = (minX + maxX) / 2;
   for (let y = 0, i = 0; y < h; y++) {
     for (let x = 0; x < w; x++, i++) {
-      if (!mask[i]) continue;
+      if (!(mask[i] & 1)) continue;
       const dy = y - my;
       m11 += (x - mx) * dy;
       m02 += dy * dy;
-      if (x === 0 || !mask[i - 1]) edges++;
-      if (x === w - 1 || !mask[i + 1]) edges++;
-      if (y === 0 || !mask[i - w]) edges++;
-      if (y === h - 1 || !mask[i + w]) edges++;
+      if (x === 0 || !(mask[i - 1] & 1)) edges++;
+      if (x === w - 1 || !(mask[i + 1] & 1)) edges++;
+      if (y === 0 || !(mask[i - w] & 1)) edges++;
+      if (y === h - 1 || !(mask[i + w] & 1)) edges++;
       if (y < midY) top++;
       else if (y === midY) top += 0.5;
       if (x < midX) left++;
@@ -96,9 +98,9 @@ export function measureStrokes(pixels: Uint8Array, h: number, w: number): Stroke
   let lr = 0, tb = 0;
   for (let y = minY; y <= maxY; y++) {
     for (let x = minX; x <= maxX; x++) {
-      if (!mask[y * w + x]) continue;
-      if (mask[y * w + (minX + maxX - x)]) lr++;
-      if (mask[(minY + maxY - y) * w + x]) tb++;
+      if (!(mask[y * w + x] & 1)) continue;
+      if (mask[y * w + (minX + maxX - x)] & 1) lr++;
+      if (mask[(minY + maxY - y) * w + x] & 1) tb++;
     }
   }
 
@@ -106,7 +108,7 @@ export function measureStrokes(pixels: Uint8Array, h: number, w: number): Stroke
   seen.fill(0);
   let sp = 0;
   const pushBg = (i: number) => {
-    if (!mask[i] && !seen[i]) {
+    if (!(mask[i] & 2) && !seen[i]) {
       seen[i] = 1;
       stack[sp++] = i;
     }
@@ -130,7 +132,7 @@ export function measureStrokes(pixels: Uint8Array, h: number, w: number): Stroke
   const holes: { y: number; size: number }[] = [];
   const minHole = Math.max(2, Math.round(n / 400));
   for (let start = 0; start < n; start++) {
-    if (mask[start] || seen[start]) continue;
+    if (mask[start] & 2 || seen[start]) continue;
     seen[start] = 1;
     stack[0] = start;
     sp = 1;
@@ -152,7 +154,7 @@ export function measureStrokes(pixels: Uint8Array, h: number, w: number): Stroke
   // Ink components (8-connected), ignoring specks.
   let pieces = 0;
   for (let start = 0; start < n; start++) {
-    if (!mask[start] || seen[start] === 2) continue;
+    if (!(mask[start] & 1) || seen[start] === 2) continue;
     seen[start] = 2;
     stack[0] = start;
     sp = 1;
@@ -165,7 +167,7 @@ export function measureStrokes(pixels: Uint8Array, h: number, w: number): Stroke
         for (let dx = -1; dx <= 1; dx++) {
           if ((dx === -1 && x === 0) || (dx === 1 && x === w - 1)) continue;
           const j = i + dy + dx;
-          if (j < 0 || j >= n || !mask[j] || seen[j] === 2) continue;
+          if (j < 0 || j >= n || !(mask[j] & 1) || seen[j] === 2) continue;
           seen[j] = 2;
           stack[sp++] = j;
         }

@@ -78,6 +78,13 @@ const PATTERNS: Record<'trainImages' | 'trainLabels' | 'testImages' | 'testLabel
   testLabels: /^(t10k|test)-labels[.-]idx1-ubyte(\.gz)?$/,
 };
 
+const DISPLAY: Record<keyof typeof PATTERNS, string> = {
+  trainImages: 'train-images-idx3-ubyte[.gz]',
+  trainLabels: 'train-labels-idx1-ubyte[.gz]',
+  testImages: 't10k-images-idx3-ubyte[.gz]',
+  testLabels: 't10k-labels-idx1-ubyte[.gz]',
+};
+
 /** Finds the four standard IDX files in a folder (names as in MNIST / Fashion-MNIST, gzipped or not). */
 export function locateIdxFiles(dir: string): Record<keyof typeof PATTERNS, string> {
   if (!existsSync(dir)) throw new MmrunError(`dataset.path ${dir}: folder not found (expected the IDX files train-images-idx3-ubyte[.gz], train-labels-idx1-ubyte[.gz], t10k-images-idx3-ubyte[.gz], t10k-labels-idx1-ubyte[.gz])`);
@@ -87,7 +94,7 @@ export function locateIdxFiles(dir: string): Record<keyof typeof PATTERNS, strin
   for (const [key, re] of Object.entries(PATTERNS) as [keyof typeof PATTERNS, RegExp][]) {
     const name = names.find((n) => re.test(n));
     if (name) found[key] = join(dir, name);
-    else missing.push(re.source.replace(/\\|\^|\$|\(\\\.gz\)\?/g, '').replace('[.-]', '-') + '[.gz]');
+    else missing.push(DISPLAY[key]);
   }
   if (missing.length) throw new MmrunError(`dataset.path ${dir}: missing IDX file(s): ${missing.join(', ')}`);
   return found;

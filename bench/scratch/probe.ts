@@ -1,0 +1,16 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+const require = createRequire(import.meta.url);
+const dir = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')) + '/dist/';
+setWasmPaths(dir);
+await tf.setBackend('wasm');
+const b: any = tf.backend();
+const m = b.wasm;
+console.log(Object.keys(m.asm).filter(k=>!/^[A-Z_]/.test(k)).slice(0,40));
+const mem = m.asm.memory as WebAssembly.Memory;
+console.log(mem.buffer.byteLength, mem.buffer instanceof SharedArrayBuffer, tf.env().getBool('WASM_HAS_SIMD_SUPPORT'));
+const names = tf.getKernelsForBackend('wasm').map(k=>k.kernelName).sort();
+console.log(names.length, names.join(' '));

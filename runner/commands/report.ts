@@ -1,0 +1,30 @@
+import { relative } from 'node:path';
+import { MmrunError } from '../errors.ts';
+import { buildReport } from '../report/build.ts';
+import { loadStudy } from '../report/study.ts';
+import type { Command } from './types.ts';
+
+export const command: Command = {
+  name: 'report',
+  summary: 'Write a self-contained HTML report (plots, tables, significance) of an experiment',
+  usage: 'mmrun report <experiment.yaml> [--out file.html]',
+  options: {
+    out: { type: 'string', short: 'o', description: 'HTML file to write; plots go to plots/ beside it (default: <artifacts_dir>/reports/<experiment>/report.html)' },
+    'no-png': { type: 'boolean', description: 'Write plots as SVG only (no PNG copies)' },
+    'artifacts-dir': { type: 'string', description: "Where the run directories are (default: the experiment's artifacts_dir)" },
+  },
+  async run({ positionals, values }) {
+    if (positionals.length !== 1) throw new MmrunError('mmrun report: name one experiment file.');
+    const study = loadStudy(positionals[0], { artifactsDir: values['artifacts-dir'] as string | undefined });
+    const started = Date.now();
+    const result = await buildReport(study, { out: values.out as string | undefined, png: !values['no-png'] });
+    const rel = (f: string) => {
+      const r = relative(process.cwd(), f);
+      return !r || r.startsWith('..') ? f : r;
+    };
+    console.log(`Report: ${rel(result.html)} (${result.figures.length} plots, ${((Date.now() - started) / 1000).toFixed(1)} s)`);
+    console.log(`Plots:  ${rel(result.plots[0] ?? '').replace(/[^/]*$/, '')}{${result.figures.join(',')}}.{svg,png}`);
+    for (const s of result.skipped) console.log(`Note: ${s}`);
+    return 0;
+  },
+};

@@ -1,0 +1,251 @@
+/**
+ * Augmented text sets for the retrain phase. A set is identified by (method, its parameters,
+ * dataset hash, augmentation seed), stored once under artifacts/augmented/<key>/ and shared by
+ * every run that needs it; the ratio only selects how many of its variants a run uses.
+ */
+import { join } from 'node:path';
+import type { Experiment } from '../../config/types.gen.ts';
+import { MmrunError } from '../../errors.ts';
+import { createProgress } from '../../progress.ts';
+import { augmentationKey } from '../../sweep/identity.ts';
+import { version as VERSION } from '../../version.ts';
+import type { Dataset } from '../types.ts';
+import { attributeResampleGenerator, checkAttributeResample } from './attribute-resample.ts';
+import { Eda, edaGenerator } from './eda.ts';
+import { formatEstimate } from '../llm/usage.ts';
+import { estimateLlmCost, formatCounts, llmGenerator } from './llm.ts';
+import { acquireLock } from './lock.ts';
+import { checkRatio, variantCounts, variantsNeeded } from './selection.ts';
+import { createSet, extendSet, layerFile, readManifest, readVariants } from './store.ts';
+import type { AugmentedSet, AugmentedText, AugmentManifest, AugmentOptions, AugmentProgressEvent, Original, VariantGenerator } from './types.ts';
+import { checkAugmentation, llmEnvironment } from './validate.ts';
+import { wordNet } from './wordnet.ts';
+
+export type { AugmentedSet, AugmentedText, AugmentOptions, AugmentProgressEvent, AugmentManifest } from './types.ts';
+export { checkAugmentation } from './validate.ts';
+export { variantCounts } from './selection.ts';
+
+/** The texts augmentation starts from: every training text, then the keep_all_texts extras. */
+export function originalsOf(dataset: Dataset): Original[] {
+  const out: Original[] = dataset.train.texts.map((text, i) => ({ index: i, label: dataset.train.labels[i], text }));
+  const base = out.length;
+  (dataset.extraTrainTexts ?? []).forEach((t, k) => out.push({ index: base + k, label: t.label, text: t.text }));
+  return out;
+}
+
+export async function ensureAugmentedSet(config: Experiment, dataset: Dataset, opts: AugmentOptions): Promise<AugmentedSet> {
+  const aug = config.augmentation;
+  const ratio = opts.ratio ?? aug.ratio;
+  checkAugmentation(aug, ratio);
+  if (aug.method === 'none') return emptySet();
+  if (aug.method === 'attribute-resample') checkAttributeResample(config);
+
+  const originals = originalsOf(dataset);
+  const key = augmentationKey(config, dataset.hash);
+  const dir = join(opts.artifactsDir, 'augmented', key);
+  const needed = variantsNeeded(ratio);
+
+  const found = readManifest(dir);
+  if (found && found.variantsPerText >= needed) return openSet(dir, checkMatches(found, dir, dataset, originals), originals, 'found');
+  if (!found && needed === 0) return setOf(null, key, aug.method, aug.llm.mode, aug.seed, originals, () => [], 0, {}, 'found');
+  if (aug.method === 'llm') llmEnvironment(aug.llm); // a missing key fails here, before any work
+
+  const lock = await acquireLock(`${dir}.lock`, {
+    timeoutS: opts.lockTimeoutS ?? 6 * 3600,
+    onWait: () => emit(opts, { stage: 'augment', label: `waiting for another process building augmented set ${key}`, done: 0, total: 0, unit: 'texts' }),
+  });
+  try {
+    const current = readManifest(dir); // it may have been built while we waited
+    if (current) checkMatches(current, dir, dataset, originals);
+    if (current && current.variantsPerText >= needed) return openSet(dir, current, originals, 'found');
+
+    const from = current?.variantsPerText ?? 0;
+    const log = opts.log ?? ((line: string) => console.log(line));
+    const generator = makeGenerator(config, dataset, originals, opts.artifactsDir, log);
+    if (aug.method === 'llm') {
+      log(`llm augmentation ${key}, variants ${from}..${needed}: ${formatEstimate(estimateLlmCost(config, dataset, originals, from, needed, llmCacheFile(opts.artifactsDir)))}`);
+    }
+    const stored = current && aug.method === 'llm' ? readVariants(dir, current) : undefined;
+    const total = originals.length * (needed - from);
+    const label = `augment ${aug.method} ×${needed}${from > 0 ? ` (extending from ×${from})` : ''}`;
+    const report = progressReporter(opts, label, total);
+    const started = Date.now();
+    const result = await generator.generate(originals, from, needed, report.tick, stored);
+    const seconds = (Date.now() - started) / 1000;
+    report.done(`${(total / Math.max(seconds, 1e-3)).toFixed(0)} texts/s`);
+    if (Object.values(result.counts).some((n) => n > 0)) log(`augmented set ${key}: dropped outputs: ${formatCounts(result.counts)}`);
+
+    const now = new Date().toISOString();
+    const layer = { file: layerFile(from, needed), from, to: needed, seconds };
+    const manifest: AugmentManifest = current
+      ? {
+          ...current,
+          variantsPerText: needed,
+          layers: [...current.layers, layer],
+          filtered: addCounts(current.filtered, result.counts),
+          usage: result.usage ? addCounts(current.usage ?? {}, result.usage) : current.usage,
+          updatedAt: now,
+        }
+      : {
+          format: 1,
+          key,
+          method: aug.method,
+          params: paramsOf(config),
+          seed: aug.seed,
+          datasetHash: dataset.hash,
+          originals: originals.length,
+          variantsPerText: needed,
+          layers: [layer],
+          filtered: result.counts,
+          usage: result.usage,
+          createdAt: now,
+          updatedAt: now,
+          builder: VERSION,
+        };
+    if (current) extendSet(dir, manifest, result.variants);
+    else if (!createSet(dir, manifest, result.variants)) {
+      // Another process (one that took over a lock it thought stale) finished first: use its set.
+      return openSet(dir, checkMatches(readManifest(dir)!, dir, dataset, originals), originals, 'found');
+    }
+    return openSet(dir, manifest, originals, 'built');
+  } finally {
+    lock.release();
+  }
+}
+
+/** One cache of LLM answers for every augmented set: its keys hold everything that shapes an answer. */
+const llmCacheFile = (artifactsDir: string): string => join(artifactsDir, 'augmented', 'llm-cache.jsonl');
+
+function makeGenerator(config: Experiment, dataset: Dataset, originals: Original[], artifactsDir: string, log: (line: string) => void): VariantGenerator {
+  const aug = config.augmentation;
+  switch (aug.method) {
+    case 'eda':
+      return edaGenerator(new Eda(wordNet(), dataset.classNames), aug.eda, aug.seed);
+    case 'attribute-resample':
+      return attributeResampleGenerator(config, dataset, originals, aug.seed);
+    case 'llm':
+      return llmGenerator(config, dataset, { ...llmEnvironment(aug.llm), cacheFile: llmCacheFile(artifactsDir), log });
+    default:
+      throw new MmrunError(`augmentation.method '${aug.method}' does not generate texts`);
+  }
+}
+
+function paramsOf(config: Experiment): unknown {
+  const aug = config.augmentation;
+  if (aug.method === 'eda') return aug.eda;
+  if (aug.method === 'llm') {
+    const { model, base_url, prompt, max_tokens } = aug.llm.endpoint;
+    return { mode: aug.llm.mode, model, base_url, prompt, max_tokens };
+  }
+  return {};
+}
+
+function checkMatches(manifest: AugmentManifest, dir: string, dataset: Dataset, originals: Original[]): AugmentManifest {
+  if (manifest.datasetHash !== dataset.hash || manifest.originals !== originals.length) {
+    throw new MmrunError(
+      `augmented set ${dir} was built from dataset ${manifest.datasetHash} (${manifest.originals} texts), not from ${dataset.hash} (${originals.length} texts)`,
+      `delete ${dir} to rebuild it`,
+    );
+  }
+  return manifest;
+}
+
+/** The variants are read when a run first asks for texts: finding a set stays cheap. */
+function openSet(dir: string, manifest: AugmentManifest, originals: Original[], status: 'found' | 'built'): AugmentedSet {
+  let variants: string[][] | undefined;
+  const load = () => (variants ??= readVariants(dir, manifest));
+  const mode = (manifest.params as { mode?: string } | null)?.mode ?? '';
+  return setOf(dir, manifest.key, manifest.method, mode, manifest.seed, originals, load, manifest.variantsPerText, manifest.filtered, status);
+}
+
+function setOf(
+  dir: string | null,
+  key: string,
+  method: string,
+  llmMode: string,
+  seed: number,
+  originals: Original[],
+  variants: () => string[][],
+  variantsPerText: number,
+  filtered: Record<string, number>,
+  status: AugmentedSet['status'],
+): AugmentedSet {
+  return {
+    dir,
+    key,
+    method,
+    variantsPerText,
+    originals: originals.length,
+    filtered,
+    status,
+    describesSource: method === 'eda' || (method === 'llm' && llmMode === 'paraphrase'),
+    textsFor(ratio: number): AugmentedText[] {
+      checkRatio(ratio, 'ratio');
+      if (ratio === 0) return [];
+      if (variantsNeeded(ratio) > variantsPerText) {
+        throw new MmrunError(
+          `augmented set ${key} holds ${variantsPerText} variant(s) per text, ratio ${ratio} needs ${variantsNeeded(ratio)}`,
+          'call ensureAugmentedSet with the largest ratio of the sweep (opts.ratio)',
+        );
+      }
+      const counts = variantCounts(originals.length, ratio, seed);
+      const rows = variants();
+      const out: AugmentedText[] = [];
+      for (const o of originals) {
+        const row = rows[o.index];
+        for (let j = 0; j < counts[o.index]; j++) out.push({ label: o.label, text: row[j], source: o.index });
+      }
+      return out;
+    },
+  };
+}
+
+function emptySet(): AugmentedSet {
+  return {
+    dir: null,
+    key: null,
+    method: 'none',
+    variantsPerText: 0,
+    originals: 0,
+    filtered: {},
+    status: 'none',
+    describesSource: false,
+    textsFor(ratio: number): AugmentedText[] {
+      checkRatio(ratio, 'ratio');
+      if (ratio > 0) throw new MmrunError(`augmentation.method is 'none': there are no augmented texts for ratio ${ratio}`);
+      return [];
+    },
+  };
+}
+
+function addCounts(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  const out = { ...a };
+  for (const [k, v] of Object.entries(b)) out[k] = (out[k] ?? 0) + v;
+  return out;
+}
+
+function emit(opts: AugmentOptions, event: AugmentProgressEvent): void {
+  opts.onProgress?.(event);
+}
+
+/** Progress to the caller's callback when given, else a bar (plain lines off a terminal). */
+function progressReporter(opts: AugmentOptions, label: string, total: number): { tick: (n: number) => void; done: (extra: string) => void } {
+  if (opts.onProgress) {
+    let done = 0;
+    let sentAt = 0;
+    const send = (extra?: string) => {
+      sentAt = Date.now();
+      opts.onProgress!({ stage: 'augment', label, done, total, unit: 'texts', extra });
+    };
+    send();
+    return {
+      tick: (n) => {
+        done += n;
+        if (Date.now() - sentAt >= 200) send();
+      },
+      done: (extra) => send(extra),
+    };
+  }
+  const bar = createProgress({ label, total, unit: 'texts' });
+  return { tick: (n) => bar.tick(n), done: (extra) => bar.done(extra) };
+}

@@ -1,0 +1,99 @@
+/**
+ * An append-only JSONL cache: one `{"k": key, "v": value}` (or `{"k": key, "failed": reason}`)
+ * per line, appended and flushed as soon as a result arrives, so a killed process loses at most
+ * the requests in flight. A torn last line (kill mid-write) and any malformed line are warned
+ * about and ignored; later lines for a key win.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export interface JsonlCache<T> {
+  readonly file: string;
+  get(key: string): T | undefined;
+  has(key: string): boolean;
+  put(key: string, value: T): void;
+  /** Records a failure (informational: a failed key is retried next time). */
+  fail(key: string, reason: string): void;
+  /** Keys whose last record is a failure. */
+  failed(): Map<string, string>;
+  readonly size: number;
+  close(): void;
+}
+
+/** sha256 over the parts, separated so that ("ab","c") and ("a","bc") differ. */
+export function cacheKey(...parts: string[]): string {
+  const h = createHash('sha256');
+  for (const p of parts) h.update(String(p.length)).update(':').update(p);
+  return h.digest('hex');
+}
+
+export function openJsonlCache<T>(file: string, opts: { warn?: (message: string) => void } = {}): JsonlCache<T> {
+  const warn = opts.warn ?? ((m: string) => console.warn(m));
+  const values = new Map<string, T>();
+  const failures = new Map<string, string>();
+  let needsNewline = false;
+  if (existsSync(file)) {
+    const text = readFileSync(file, 'utf8');
+    needsNewline = text.length > 0 && !text.endsWith('\n');
+    const lines = text.split('\n');
+    let bad = 0;
+    const examples: number[] = [];
+    lines.forEach((line, i) => {
+      if (line.trim() === '') return;
+      try {
+        const rec = JSON.parse(line) as { k?: unknown; v?: unknown; failed?: unknown };
+        if (typeof rec.k !== 'string' || (!('v' in rec) && typeof rec.failed !== 'string')) throw new Error('not a cache record');
+        if ('v' in rec) {
+          values.set(rec.k, rec.v as T);
+          failures.delete(rec.k);
+        } else if (!values.has(rec.k)) failures.set(rec.k, rec.failed as string);
+      } catch {
+        bad++;
+        if (examples.length < 5) examples.push(i + 1);
+      }
+    });
+    if (bad) warn(`warning: ${file}: ignored ${bad} malformed line(s) (line ${examples.join(', ')}${bad > examples.length ? ', …' : ''}); those entries will be redone`);
+  }
+  let fd: number | undefined;
+  const append = (record: unknown) => {
+    if (fd === undefined) {
+      mkdirSync(dirname(file), { recursive: true });
+      fd = openSync(file, 'a');
+      if (!needsNewline && fstatSync(fd).size > 0) {
+        // Another process may have appended a torn line since we read the file.
+        const last = Buffer.alloc(1);
+        const rfd = openSync(file, 'r');
+        readSync(rfd, last, 0, 1, fstatSync(rfd).size - 1);
+        closeSync(rfd);
+        needsNewline = last[0] !== 0x0a;
+      }
+    }
+    // One write per record: appends of a few KB land whole, even with two processes appending.
+    writeSync(fd, (needsNewline ? '\n' : '') + JSON.stringify(record) + '\n');
+    needsNewline = false;
+  };
+  return {
+    file,
+    get: (key) => values.get(key),
+    has: (key) => values.has(key),
+    put(key, value) {
+      values.set(key, value);
+      failures.delete(key);
+      append({ k: key, v: value });
+    },
+    fail(key, reason) {
+      if (values.has(key)) return;
+      failures.set(key, reason);
+      append({ k: key, failed: reason });
+    },
+    failed: () => new Map(failures),
+    get size() {
+      return values.size;
+    },
+    close() {
+      if (fd !== undefined) closeSync(fd);
+      fd = undefined;
+    },
+  };
+}

@@ -1,0 +1,67 @@
+/**
+ * Is the process behind a run (or a lock) still there? On this host: its pid exists. Elsewhere
+ * (a cluster node, another machine on shared storage): its heartbeat is recent.
+ */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { RunStatus } from '../track/run-store.ts';
+
+/** A run whose heartbeat is older than this, with its owner gone, was left by a dead launcher. */
+export const STALE_HEARTBEAT_MS = 30_000;
+
+export function pidAlive(pid: number | undefined): boolean {
+  if (!pid || !Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  // A zombie (exited, not yet reaped) is not alive.
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z';
+  } catch {
+    return true;
+  }
+}
+
+export interface LivenessProbe {
+  host: string;
+  now: number;
+  pidAlive(pid: number | undefined): boolean;
+}
+
+export function defaultProbe(): LivenessProbe {
+  return { host: hostname(), now: Date.now(), pidAlive };
+}
+
+/**
+ * What to do with a run before launching, from its status.json:
+ * - done: finished, skip it;
+ * - live: a worker is on it right now (another launcher, an orphan of a killed launcher, a Slurm
+ *   task): do not start a second one, wait for it;
+ * - launch: never started, failed, killed, or left "running"/"queued" by a process that is gone.
+ */
+export type RunDisposition = 'done' | 'live' | 'launch';
+
+export function dispositionOf(status: RunStatus | undefined, probe: LivenessProbe): RunDisposition {
+  if (!status) return 'launch';
+  if (status.state === 'finished') return 'done';
+  if (status.state === 'failed' || status.state === 'killed') return 'launch';
+  // running or queued: is anyone still on it?
+  if (status.launcher?.type === 'slurm' && status.state === 'queued') {
+    // A queued Slurm task: the Slurm side decides (see slurm.ts); here it counts as live while fresh.
+    return 'live';
+  }
+  const beat = Date.parse(status.heartbeatAt ?? status.startedAt ?? '');
+  const fresh = Number.isFinite(beat) && probe.now - beat < STALE_HEARTBEAT_MS;
+  if (status.host === probe.host || (!status.host && status.launcher?.type === 'local')) {
+    if (probe.pidAlive(status.pid)) return 'live';
+    // Queued by a launcher that is still there (another `mmrun run` about to start it).
+    if (status.state === 'queued' && probe.pidAlive(status.launcher?.pid)) return 'live';
+    return 'launch';
+  }
+  if (status.host) return fresh ? 'live' : 'launch';
+  return 'launch';
+}

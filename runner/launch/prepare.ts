@@ -1,0 +1,78 @@
+/**
+ * Shared inputs are built once, in the launcher, before any worker starts: every distinct dataset
+ * of the plan, then every distinct augmented text set (at the largest ratio that uses it). Workers
+ * then only find them. Without this, N workers would wait on one builder's lock, each holding a slot.
+ */
+import type { Experiment } from '../config/types.gen.ts';
+import { createProgress, type Progress } from '../progress.ts';
+import type { RunSpec } from '../sweep/index.ts';
+import { datasetKey } from '../sweep/identity.ts';
+
+export interface PrepareOptions {
+  artifactsDir: string;
+  log: (line: string) => void;
+  plain?: boolean;
+}
+
+export async function prepareSharedInputs(runs: RunSpec[], opts: PrepareOptions): Promise<void> {
+  if (runs.length === 0) return;
+  const data = await import('../data/index.ts');
+  const byDataset = new Map<string, Experiment>();
+  for (const r of runs) if (!byDataset.has(datasetKey(r.config))) byDataset.set(datasetKey(r.config), r.config);
+
+  const datasetDirs = new Map<string, string>();
+  for (const [key, config] of byDataset) {
+    let bar: { label: string; progress: Progress; done: number } | undefined;
+    const ref = await data.ensureDataset(config, {
+      artifactsDir: opts.artifactsDir,
+      log: opts.log,
+      warn: opts.log,
+      onProgress: (e) => {
+        if (!bar || bar.label !== e.label) {
+          bar?.progress.done();
+          bar = { label: e.label, progress: createProgress({ label: e.label, total: e.total, unit: e.unit, plain: opts.plain, write: opts.log }), done: 0 };
+        }
+        bar.progress.tick(e.done - bar.done, e.extra);
+        bar.done = e.done;
+      },
+    });
+    bar?.progress.done();
+    if (ref.status === 'built') opts.log(`dataset ${ref.name}-${ref.hash} built in ${ref.dir}`);
+    datasetDirs.set(key, ref.dir);
+  }
+
+  // Augmented sets: one per (augmentation minus ratio, dataset); the ratio only picks how many
+  // variants a run uses, so build each once at the largest ratio of the plan.
+  const augmentations = runs.filter((r) => r.config.training.retrain.enabled && r.config.augmentation.method !== 'none' && r.config.augmentation.ratio > 0);
+  if (augmentations.length === 0) return;
+  const { ensureAugmentedSet } = await import('../data/augment/index.ts');
+  const { augmentationKey } = await import('../sweep/identity.ts');
+  const groups = new Map<string, { config: Experiment; ratio: number; datasetDir: string }>();
+  for (const r of augmentations) {
+    const datasetDir = datasetDirs.get(datasetKey(r.config))!;
+    const hash = datasetKey(r.config);
+    const key = `${augmentationKey(r.config, hash)}`;
+    const g = groups.get(key);
+    if (!g) groups.set(key, { config: r.config, ratio: r.config.augmentation.ratio, datasetDir });
+    else g.ratio = Math.max(g.ratio, r.config.augmentation.ratio);
+  }
+  const loaded = new Map<string, ReturnType<typeof data.loadDataset>>();
+  for (const g of groups.values()) {
+    if (!loaded.has(g.datasetDir)) loaded.set(g.datasetDir, data.loadDataset(g.datasetDir));
+    const dataset = await loaded.get(g.datasetDir)!;
+    let bar: Progress | undefined;
+    let seen = 0;
+    const set = await ensureAugmentedSet(g.config, dataset, {
+      artifactsDir: opts.artifactsDir,
+      ratio: g.ratio,
+      log: opts.log,
+      onProgress: (e) => {
+        bar ??= createProgress({ label: e.label, total: e.total, unit: e.unit, plain: opts.plain, write: opts.log });
+        bar.tick(e.done - seen, e.extra);
+        seen = e.done;
+      },
+    });
+    bar?.done();
+    if (set.status === 'built') opts.log(`augmented set ${set.key} (${set.method}, ×${set.variantsPerText}) built`);
+  }
+}

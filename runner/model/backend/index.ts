@@ -1,0 +1,107 @@
+// Chooses and starts the TensorFlow.js backend of a run. `auto` prefers native TensorFlow
+// (tfjs-node-gpu, then tfjs-node: optional dependencies whose install needs internet), else the
+// WebAssembly backend with mmrun's own training kernels registered (kernels/), which is the fast
+// CPU path wherever libtensorflow cannot be downloaded.
+import * as tf from '@tensorflow/tfjs-core';
+import { MmrunError } from '../../errors.ts';
+import { startWasm } from './wasm-setup.ts';
+
+export type BackendChoice = 'auto' | 'tensorflow-gpu' | 'tensorflow' | 'wasm' | 'cpu';
+
+export interface BackendInfo {
+  /** tfjs backend name in use: 'tensorflow', 'wasm' or 'cpu'. */
+  name: string;
+  /** What was chosen and why, for the run's log and status. */
+  detail: string;
+}
+
+export interface BackendOptions {
+  /** Threads for the wasm backend (default: MMRUN_THREADS, else 1). */
+  threads?: number;
+}
+
+const NATIVE_PACKAGES = { 'tensorflow-gpu': '@tensorflow/tfjs-node-gpu', tensorflow: '@tensorflow/tfjs-node' } as const;
+
+/** Loads a native tfjs package; returns why it failed instead of throwing. */
+async function tryNative(kind: keyof typeof NATIVE_PACKAGES): Promise<{ ok: true; detail: string } | { ok: false; reason: string }> {
+  const pkg = NATIVE_PACKAGES[kind];
+  try {
+    await import(/* @vite-ignore */ pkg);
+    if (!(await tf.setBackend('tensorflow'))) return { ok: false, reason: `${pkg} loaded but the 'tensorflow' backend did not start` };
+    // A broken libtensorflow shows up only on first use: run one tiny op.
+    tf.tidy(() => tf.add(tf.scalar(1), tf.scalar(1)).dataSync());
+    if (kind === 'tensorflow-gpu') {
+      const gpu = await hasGpu();
+      if (!gpu) return { ok: false, reason: `${pkg} loaded but TensorFlow sees no GPU` };
+    }
+    return { ok: true, detail: `${pkg} (native TensorFlow${kind === 'tensorflow-gpu' ? ', GPU' : ', CPU'})` };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') return { ok: false, reason: `${pkg} is not installed` };
+    const msg = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    return { ok: false, reason: `${pkg} is not usable: ${msg}` };
+  }
+}
+
+async function hasGpu(): Promise<boolean> {
+  // tfjs-node-gpu silently runs on CPU when CUDA is missing; its binding reports devices.
+  try {
+    const b = tf.backend() as unknown as { binding?: { TF_Version?: string }; isUsingGpuDevice?: boolean };
+    if (typeof b.isUsingGpuDevice === 'boolean') return b.isUsingGpuDevice;
+  } catch {
+    /* fall through */
+  }
+  return true;
+}
+
+function threadsFrom(opts?: BackendOptions): number {
+  if (opts?.threads !== undefined) return opts.threads;
+  const env = Number(process.env.MMRUN_THREADS);
+  return Number.isInteger(env) && env > 0 ? env : 1;
+}
+
+async function startCpu(): Promise<BackendInfo> {
+  await import('@tensorflow/tfjs-backend-cpu');
+  if (!(await tf.setBackend('cpu'))) throw new MmrunError('model.backend: the TensorFlow.js cpu backend failed to start');
+  return { name: 'cpu', detail: 'tfjs cpu backend (plain JavaScript; slow, for reference and debugging)' };
+}
+
+/**
+ * Starts the backend a run asked for and returns what it chose. An explicit choice that cannot
+ * start is an MmrunError (exit 1) naming the package to install; `auto` never fails on a missing
+ * native package.
+ */
+export async function initBackend(choice: BackendChoice, opts?: BackendOptions): Promise<BackendInfo> {
+  const threads = threadsFrom(opts);
+  switch (choice) {
+    case 'tensorflow-gpu':
+    case 'tensorflow': {
+      const r = await tryNative(choice);
+      if (r.ok) return { name: 'tensorflow', detail: r.detail };
+      throw new MmrunError(
+        `model.backend: '${choice}' was asked for but ${r.reason}`,
+        `install it with \`npm install ${NATIVE_PACKAGES[choice]}\` (its install downloads libtensorflow, so it needs internet), or use backend: auto or wasm`,
+      );
+    }
+    case 'wasm': {
+      const info = await startWasm(threads);
+      return { name: 'wasm', detail: info };
+    }
+    case 'cpu':
+      return startCpu();
+    case 'auto': {
+      const skipped: string[] = [];
+      for (const kind of ['tensorflow-gpu', 'tensorflow'] as const) {
+        const r = await tryNative(kind);
+        if (r.ok) return { name: 'tensorflow', detail: `auto: ${r.detail}` };
+        skipped.push(r.reason);
+      }
+      const info = await startWasm(threads);
+      return { name: 'wasm', detail: `auto: ${info} (no native TensorFlow: ${skipped.join('; ')})` };
+    }
+    default:
+      throw new MmrunError(`model.backend: unknown backend '${String(choice)}'`, "expected one of auto, tensorflow-gpu, tensorflow, wasm, cpu");
+  }
+}
+
+export { registerTrainingKernels } from './kernels/index.ts';

@@ -1,0 +1,36 @@
+// Conv2DBackpropFilter (missing in wasm): dW[kh,kw,ci,co] = Σ_p col[p,(kh,kw,ci)]·dy[p,co],
+// i.e. im2col of the input and one SIMD GEMM with the column matrix read transposed.
+import * as tf from '@tensorflow/tfjs-core';
+import { ptr, simdOf, withScratch, type WasmBackendLike } from '../simd/module.ts';
+import type { KernelFn } from './registry.ts';
+
+interface Attrs {
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat: 'NHWC' | 'NCHW';
+  dilations: number | [number, number];
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  filterShape: [number, number, number, number];
+}
+
+export const conv2DBackpropFilter: KernelFn = ({ inputs, backend, attrs }) => {
+  const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+  const a = attrs as unknown as Attrs;
+  if (a.dataFormat === 'NCHW') throw new Error('Conv2DBackpropFilter on wasm supports NHWC only');
+  const info = tf.backend_util.computeConv2DInfo(
+    x.shape as [number, number, number, number], a.filterShape, a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, false, 'channelsLast',
+  );
+  const out = (backend as WasmBackendLike).makeOutput(a.filterShape, 'float32');
+  const { batchSize, inHeight, inWidth, inChannels, filterHeight: KH, filterWidth: KW, outHeight, outWidth, outChannels } = info;
+  const P = batchSize * outHeight * outWidth;
+  const KKC = KH * KW * inChannels;
+  const simd = simdOf(backend);
+  withScratch(backend, P * KKC * 4, (col) => {
+    simd.im2col(
+      ptr(backend, x), batchSize, inHeight, inWidth, inChannels, KH, KW, info.strideHeight, info.strideWidth,
+      info.padInfo.top, info.padInfo.left, info.dilationHeight, info.dilationWidth, outHeight, outWidth, col,
+    );
+    simd.gemm(KKC, outChannels, P, col, 1, KKC, ptr(backend, dy), outChannels, ptr(backend, out), outChannels, 0);
+  });
+  return out;
+};

@@ -1,0 +1,29 @@
+// mmrun's kernels for training on tfjs's wasm backend: the gradient kernels it lacks or gets
+// wrong, and faster replacements where the built-in ones bound a training step.
+import { batchMatMul } from './batch-mat-mul.ts';
+import { broadcastTo } from './broadcast-to.ts';
+import { conv2DBackpropFilter } from './conv2d-backprop-filter.ts';
+import { conv2DBackpropInput } from './conv2d-backprop-input.ts';
+import { maxPoolGrad } from './max-pool-grad.ts';
+import { provide } from './registry.ts';
+import { sum } from './sum.ts';
+import { gatherV2 } from './gather-v2.ts';
+import { splitV } from './split-v.ts';
+import { unsortedSegmentSum } from './unsorted-segment-sum.ts';
+
+export const TRAINING_KERNELS = {
+  BatchMatMul: batchMatMul,
+  BroadcastTo: broadcastTo,
+  Conv2DBackpropFilter: conv2DBackpropFilter,
+  Conv2DBackpropInput: conv2DBackpropInput,
+  MaxPoolGrad: maxPoolGrad,
+  UnsortedSegmentSum: unsortedSegmentSum,
+  GatherV2: gatherV2,
+  SplitV: splitV,
+  Sum: sum,
+};
+
+/** Registers every kernel above on the wasm backend (idempotent; call before or after it starts). */
+export function registerTrainingKernels(): void {
+  for (const [name, fn] of Object.entries(TRAINING_KERNELS)) provide(name, fn);
+}

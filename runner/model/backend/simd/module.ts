@@ -1,0 +1,55 @@
+// mmrun's SIMD kernels instantiated on the tfjs wasm backend's own memory: kernels read and
+// write tensors where the backend keeps them (no copies). One instance per backend.
+import type * as tf from '@tensorflow/tfjs-core';
+import { KERNELS_WASM_BASE64 } from './kernels.generated.ts';
+
+export interface SimdKernels {
+  gemm(M: number, N: number, K: number, A: number, ars: number, acs: number, B: number, ldb: number, C: number, ldc: number, acc: number): void;
+  transpose2d(src: number, rows: number, cols: number, dst: number, count: number): void;
+  im2col(x: number, B: number, H: number, W: number, C: number, KH: number, KW: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number, OH: number, OW: number, col: number): void;
+  max_pool_grad(x: number, dy: number, dx: number, B: number, H: number, W: number, C: number, OH: number, OW: number, FH: number, FW: number, sh: number, sw: number, pt: number, pl: number): void;
+  segment_sum(data: number, ids: number, n: number, inner: number, segments: number, out: number): void;
+  reduce_sum(x: number, outer: number, red: number, inner: number, out: number): void;
+}
+
+/** The parts of tfjs's BackendWasm our kernels use (not in its public typings). */
+export interface WasmBackendLike extends tf.KernelBackend {
+  wasm: { _malloc(n: number): number; _free(p: number): void; HEAPU8: Uint8Array; HEAPF32: Float32Array; asm: { memory: WebAssembly.Memory } };
+  dataIdMap: { get(id: object): { memoryOffset: number; shape: number[]; dtype: string } };
+  makeOutput(shape: number[], dtype: string): tf.TensorInfo;
+}
+
+const instances = new WeakMap<object, SimdKernels>();
+let compiled: WebAssembly.Module | undefined;
+
+export function attachSimd(backend: tf.KernelBackend): SimdKernels {
+  const b = backend as WasmBackendLike;
+  let k = instances.get(b);
+  if (!k) {
+    compiled ??= new WebAssembly.Module(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
+    const inst = new WebAssembly.Instance(compiled, { env: { memory: b.wasm.asm.memory } });
+    k = inst.exports as unknown as SimdKernels;
+    instances.set(b, k);
+  }
+  return k;
+}
+
+export function simdOf(backend: tf.KernelBackend): SimdKernels {
+  return instances.get(backend) ?? attachSimd(backend);
+}
+
+/** Byte offset of a tensor's data in the backend heap. */
+export function ptr(backend: tf.KernelBackend, t: tf.TensorInfo): number {
+  return (backend as WasmBackendLike).dataIdMap.get(t.dataId).memoryOffset;
+}
+
+/** Scratch memory on the backend heap for the duration of fn. */
+export function withScratch<T>(backend: tf.KernelBackend, bytes: number, fn: (p: number) => T): T {
+  const w = (backend as WasmBackendLike).wasm;
+  const p = w._malloc(Math.max(16, bytes)) >>> 0;
+  try {
+    return fn(p);
+  } finally {
+    w._free(p);
+  }
+}

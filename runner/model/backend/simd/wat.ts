@@ -1,0 +1,448 @@
+// The WebAssembly text of mmrun's SIMD kernels, generated so the unrolled micro-kernels stay
+// readable here. `npm run build:simd` (build.ts) assembles it into kernels.generated.ts.
+// All kernels work in place on the tfjs wasm backend's memory (imported), so no tensor is copied.
+// Pointers are byte offsets, sizes and strides are element counts, unless named *Bytes.
+
+/** Rows × 4-wide column vectors of one GEMM micro-tile. */
+const TILES: [rows: number, vecs: number][] = [
+  [4, 2],
+  [1, 2],
+  [4, 1],
+  [1, 1],
+];
+const KC = 256; // k-block: keeps a kc×8 panel of B in L1 across the row tiles
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i);
+}
+
+/** C[R×4V] (+)= A[R×kc] · B[kc×4V]; a(r,k) at pa + r*ars + k*acs (bytes), B rows ldb bytes apart. */
+function tile(R: number, V: number): string {
+  const accs = range(R).flatMap((r) => range(V).map((v) => `$c${r}_${v}`));
+  const out: string[] = [];
+  out.push(`(func $tile${R}x${V} (param $pa i32) (param $ars i32) (param $acs i32) (param $pb i32) (param $ldb i32) (param $pc i32) (param $ldc i32) (param $kc i32) (param $load i32)`);
+  out.push(`  (local $k i32) (local $a v128) ${range(V).map((v) => `(local $b${v} v128)`).join(' ')} ${accs.map((a) => `(local ${a} v128)`).join(' ')}`);
+  out.push(`  ${range(R).map((r) => `(local $pa${r} i32) (local $pc${r} i32)`).join(' ')}`);
+  for (const r of range(R)) {
+    out.push(`  (local.set $pa${r} (i32.add (local.get $pa) (i32.mul (local.get $ars) (i32.const ${r}))))`);
+    out.push(`  (local.set $pc${r} (i32.add (local.get $pc) (i32.mul (local.get $ldc) (i32.const ${r}))))`);
+  }
+  out.push(`  (if (local.get $load) (then`);
+  for (const r of range(R)) for (const v of range(V)) out.push(`    (local.set $c${r}_${v} (v128.load offset=${v * 16} (local.get $pc${r})))`);
+  out.push(`  ))`);
+  out.push(`  (block $done (loop $k_loop`);
+  out.push(`    (br_if $done (i32.ge_u (local.get $k) (local.get $kc)))`);
+  for (const v of range(V)) out.push(`    (local.set $b${v} (v128.load offset=${v * 16} (local.get $pb)))`);
+  for (const r of range(R)) {
+    out.push(`    (local.set $a (f32x4.splat (f32.load (local.get $pa${r}))))`);
+    for (const v of range(V)) out.push(`    (local.set $c${r}_${v} (f32x4.add (local.get $c${r}_${v}) (f32x4.mul (local.get $a) (local.get $b${v}))))`);
+    out.push(`    (local.set $pa${r} (i32.add (local.get $pa${r}) (local.get $acs)))`);
+  }
+  out.push(`    (local.set $pb (i32.add (local.get $pb) (local.get $ldb)))`);
+  out.push(`    (local.set $k (i32.add (local.get $k) (i32.const 1)))`);
+  out.push(`    (br $k_loop)))`);
+  for (const r of range(R)) for (const v of range(V)) out.push(`  (v128.store offset=${v * 16} (local.get $pc${r}) (local.get $c${r}_${v}))`);
+  out.push(`)`);
+  return out.join('\n');
+}
+
+/** One output element: c (+)= Σ a(k)·b(k). */
+const scalarTile = `
+(func $tile1s (param $pa i32) (param $acs i32) (param $pb i32) (param $ldb i32) (param $pc i32) (param $kc i32) (param $load i32)
+  (local $k i32) (local $s f32)
+  (if (local.get $load) (then (local.set $s (f32.load (local.get $pc)))))
+  (block $done (loop $k_loop
+    (br_if $done (i32.ge_u (local.get $k) (local.get $kc)))
+    (local.set $s (f32.add (local.get $s) (f32.mul (f32.load (local.get $pa)) (f32.load (local.get $pb)))))
+    (local.set $pa (i32.add (local.get $pa) (local.get $acs)))
+    (local.set $pb (i32.add (local.get $pb) (local.get $ldb)))
+    (local.set $k (i32.add (local.get $k) (i32.const 1)))
+    (br $k_loop)))
+  (f32.store (local.get $pc) (local.get $s)))`;
+
+/** Row loop of one column panel of width 4V: 4-row tiles, then single rows. */
+function panel(V: number): string {
+  const call = (R: number) =>
+    `(call $tile${R}x${V} (i32.add (local.get $A) (i32.add (i32.mul (local.get $i) (local.get $ars4)) (i32.mul (local.get $k0) (local.get $acs4)))) (local.get $ars4) (local.get $acs4)
+        (i32.add (local.get $B) (i32.add (i32.mul (local.get $k0) (local.get $ldb4)) (i32.shl (local.get $j) (i32.const 2)))) (local.get $ldb4)
+        (i32.add (local.get $C) (i32.add (i32.mul (local.get $i) (local.get $ldc4)) (i32.shl (local.get $j) (i32.const 2)))) (local.get $ldc4) (local.get $kc) (local.get $load))`;
+  return `
+      (local.set $i (i32.const 0))
+      (block $r4_done (loop $r4
+        (br_if $r4_done (i32.gt_s (i32.add (local.get $i) (i32.const 4)) (local.get $M)))
+        ${call(4)}
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $r4)))
+      (block $r1_done (loop $r1
+        (br_if $r1_done (i32.ge_s (local.get $i) (local.get $M)))
+        ${call(1)}
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $r1)))`;
+}
+
+/**
+ * gemm: C[M×N] (+)= A·B with a(i,k) = A[i*ars + k*acs] (any layout: transposed A is acs=M, ars=1)
+ * and B row-major K×N with row stride ldb; C row stride ldc. acc≠0 adds to C.
+ */
+const gemm = `
+(func (export "gemm") (param $M i32) (param $N i32) (param $K i32) (param $A i32) (param $ars i32) (param $acs i32)
+    (param $B i32) (param $ldb i32) (param $C i32) (param $ldc i32) (param $acc i32)
+  (local $ars4 i32) (local $acs4 i32) (local $ldb4 i32) (local $ldc4 i32) (local $k0 i32) (local $kc i32) (local $load i32)
+  (local $i i32) (local $j i32)
+  (local.set $ars4 (i32.shl (local.get $ars) (i32.const 2)))
+  (local.set $acs4 (i32.shl (local.get $acs) (i32.const 2)))
+  (local.set $ldb4 (i32.shl (local.get $ldb) (i32.const 2)))
+  (local.set $ldc4 (i32.shl (local.get $ldc) (i32.const 2)))
+  (if (i32.eqz (local.get $K)) (then
+    (if (i32.eqz (local.get $acc)) (then
+      (local.set $i (i32.const 0))
+      (block $z_done (loop $z
+        (br_if $z_done (i32.ge_s (local.get $i) (local.get $M)))
+        (memory.fill (i32.add (local.get $C) (i32.mul (local.get $i) (local.get $ldc4))) (i32.const 0) (i32.shl (local.get $N) (i32.const 2)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $z)))))
+    (return)))
+  (block $k_done (loop $k_blocks
+    (br_if $k_done (i32.ge_s (local.get $k0) (local.get $K)))
+    (local.set $kc (select (i32.const ${KC}) (i32.sub (local.get $K) (local.get $k0)) (i32.lt_s (i32.const ${KC}) (i32.sub (local.get $K) (local.get $k0)))))
+    (local.set $load (i32.or (local.get $acc) (i32.ne (local.get $k0) (i32.const 0))))
+    (local.set $j (i32.const 0))
+    (block $c8_done (loop $c8
+      (br_if $c8_done (i32.gt_s (i32.add (local.get $j) (i32.const 8)) (local.get $N)))
+      ${panel(2)}
+      (local.set $j (i32.add (local.get $j) (i32.const 8)))
+      (br $c8)))
+    (if (i32.le_s (i32.add (local.get $j) (i32.const 4)) (local.get $N)) (then
+      ${panel(1)}
+      (local.set $j (i32.add (local.get $j) (i32.const 4)))))
+    (block $c1_done (loop $c1
+      (br_if $c1_done (i32.ge_s (local.get $j) (local.get $N)))
+      (local.set $i (i32.const 0))
+      (block $s_done (loop $s
+        (br_if $s_done (i32.ge_s (local.get $i) (local.get $M)))
+        (call $tile1s (i32.add (local.get $A) (i32.add (i32.mul (local.get $i) (local.get $ars4)) (i32.mul (local.get $k0) (local.get $acs4)))) (local.get $acs4)
+          (i32.add (local.get $B) (i32.add (i32.mul (local.get $k0) (local.get $ldb4)) (i32.shl (local.get $j) (i32.const 2)))) (local.get $ldb4)
+          (i32.add (local.get $C) (i32.add (i32.mul (local.get $i) (local.get $ldc4)) (i32.shl (local.get $j) (i32.const 2)))) (local.get $kc) (local.get $load))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $s)))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $c1)))
+    (local.set $k0 (i32.add (local.get $k0) (i32.const ${KC})))
+    (br $k_blocks)))
+)`;
+
+/** dst[c*rows + r] = src[r*cols + c], for `count` matrices stored back to back. */
+const transpose = `
+(func (export "transpose2d") (param $src i32) (param $rows i32) (param $cols i32) (param $dst i32) (param $count i32)
+  (local $r i32) (local $c i32) (local $n i32) (local $ps i32) (local $pd i32) (local $row4 i32) (local $size4 i32)
+  (local.set $row4 (i32.shl (local.get $rows) (i32.const 2)))
+  (local.set $size4 (i32.shl (i32.mul (local.get $rows) (local.get $cols)) (i32.const 2)))
+  (block $n_done (loop $n_loop
+    (br_if $n_done (i32.ge_s (local.get $n) (local.get $count)))
+    (local.set $ps (local.get $src))
+    (local.set $r (i32.const 0))
+    (block $r_done (loop $r_loop
+      (br_if $r_done (i32.ge_s (local.get $r) (local.get $rows)))
+      (local.set $pd (i32.add (local.get $dst) (i32.shl (local.get $r) (i32.const 2))))
+      (local.set $c (i32.const 0))
+      (block $c_done (loop $c_loop
+        (br_if $c_done (i32.ge_s (local.get $c) (local.get $cols)))
+        (f32.store (local.get $pd) (f32.load (local.get $ps)))
+        (local.set $ps (i32.add (local.get $ps) (i32.const 4)))
+        (local.set $pd (i32.add (local.get $pd) (local.get $row4)))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $c_loop)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $r_loop)))
+    (local.set $src (i32.add (local.get $src) (local.get $size4)))
+    (local.set $dst (i32.add (local.get $dst) (local.get $size4)))
+    (local.set $n (i32.add (local.get $n) (i32.const 1)))
+    (br $n_loop)))
+)`;
+
+/**
+ * im2col for NHWC input: col[(b,oy,ox), (kh,kw,c)] with zero padding; one row of KH*KW*C per
+ * output position. pt/pl: padding top/left.
+ */
+const im2col = `
+(func (export "im2col") (param $x i32) (param $B i32) (param $H i32) (param $W i32) (param $C i32) (param $KH i32) (param $KW i32)
+    (param $sh i32) (param $sw i32) (param $pt i32) (param $pl i32) (param $dh i32) (param $dw i32) (param $OH i32) (param $OW i32) (param $col i32)
+  (local $b i32) (local $oy i32) (local $ox i32) (local $kh i32) (local $kw i32) (local $iy i32) (local $ix i32) (local $c4 i32) (local $img i32)
+  (local.set $c4 (i32.shl (local.get $C) (i32.const 2)))
+  (block $b_done (loop $b_loop
+    (br_if $b_done (i32.ge_s (local.get $b) (local.get $B)))
+    (local.set $img (i32.add (local.get $x) (i32.mul (local.get $b) (i32.mul (i32.mul (local.get $H) (local.get $W)) (local.get $c4)))))
+    (local.set $oy (i32.const 0))
+    (block $oy_done (loop $oy_loop
+      (br_if $oy_done (i32.ge_s (local.get $oy) (local.get $OH)))
+      (local.set $ox (i32.const 0))
+      (block $ox_done (loop $ox_loop
+        (br_if $ox_done (i32.ge_s (local.get $ox) (local.get $OW)))
+        (local.set $kh (i32.const 0))
+        (block $kh_done (loop $kh_loop
+          (br_if $kh_done (i32.ge_s (local.get $kh) (local.get $KH)))
+          (local.set $iy (i32.add (i32.sub (i32.mul (local.get $oy) (local.get $sh)) (local.get $pt)) (i32.mul (local.get $kh) (local.get $dh))))
+          (local.set $kw (i32.const 0))
+          (block $kw_done (loop $kw_loop
+            (br_if $kw_done (i32.ge_s (local.get $kw) (local.get $KW)))
+            (local.set $ix (i32.add (i32.sub (i32.mul (local.get $ox) (local.get $sw)) (local.get $pl)) (i32.mul (local.get $kw) (local.get $dw))))
+            (if (i32.and (i32.lt_u (local.get $iy) (local.get $H)) (i32.lt_u (local.get $ix) (local.get $W)))
+              (then
+                (if (i32.eq (local.get $C) (i32.const 1))
+                  (then (f32.store (local.get $col) (f32.load (i32.add (local.get $img) (i32.shl (i32.add (i32.mul (local.get $iy) (local.get $W)) (local.get $ix)) (i32.const 2))))))
+                  (else (memory.copy (local.get $col) (i32.add (local.get $img) (i32.mul (i32.add (i32.mul (local.get $iy) (local.get $W)) (local.get $ix)) (local.get $c4))) (local.get $c4)))))
+              (else
+                (if (i32.eq (local.get $C) (i32.const 1))
+                  (then (f32.store (local.get $col) (f32.const 0)))
+                  (else (memory.fill (local.get $col) (i32.const 0) (local.get $c4))))))
+            (local.set $col (i32.add (local.get $col) (local.get $c4)))
+            (local.set $kw (i32.add (local.get $kw) (i32.const 1)))
+            (br $kw_loop)))
+          (local.set $kh (i32.add (local.get $kh) (i32.const 1)))
+          (br $kh_loop)))
+        (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+        (br $ox_loop)))
+      (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+      (br $oy_loop)))
+    (local.set $b (i32.add (local.get $b) (i32.const 1)))
+    (br $b_loop)))
+)`;
+
+/**
+ * Max-pool gradient (NHWC): each dy goes to the first maximum of its window in x (the reference
+ * cpu backend's rule); windows may be fully negative. dx is overwritten.
+ */
+const maxPoolGrad = `
+(func $max_pool_grad_s (param $x i32) (param $dy i32) (param $dx i32) (param $B i32) (param $H i32) (param $W i32) (param $C i32)
+    (param $OH i32) (param $OW i32) (param $FH i32) (param $FW i32) (param $sh i32) (param $sw i32) (param $pt i32) (param $pl i32)
+  (local $b i32) (local $oy i32) (local $ox i32) (local $c i32) (local $fy i32) (local $fx i32) (local $iy i32) (local $ix i32)
+  (local $best f32) (local $bestAt i32) (local $v f32) (local $at i32) (local $img i32) (local $dimg i32) (local $pdy i32)
+  (memory.fill (local.get $dx) (i32.const 0) (i32.shl (i32.mul (i32.mul (local.get $B) (local.get $H)) (i32.mul (local.get $W) (local.get $C))) (i32.const 2)))
+  (local.set $pdy (local.get $dy))
+  (block $b_done (loop $b_loop
+    (br_if $b_done (i32.ge_s (local.get $b) (local.get $B)))
+    (local.set $img (i32.mul (local.get $b) (i32.mul (i32.mul (local.get $H) (local.get $W)) (local.get $C))))
+    (local.set $oy (i32.const 0))
+    (block $oy_done (loop $oy_loop
+      (br_if $oy_done (i32.ge_s (local.get $oy) (local.get $OH)))
+      (local.set $ox (i32.const 0))
+      (block $ox_done (loop $ox_loop
+        (br_if $ox_done (i32.ge_s (local.get $ox) (local.get $OW)))
+        (local.set $c (i32.const 0))
+        (block $c_done (loop $c_loop
+          (br_if $c_done (i32.ge_s (local.get $c) (local.get $C)))
+          (local.set $best (f32.const -inf))
+          (local.set $bestAt (i32.const -1))
+          (local.set $fy (i32.const 0))
+          (block $fy_done (loop $fy_loop
+            (br_if $fy_done (i32.ge_s (local.get $fy) (local.get $FH)))
+            (local.set $iy (i32.add (i32.sub (i32.mul (local.get $oy) (local.get $sh)) (local.get $pt)) (local.get $fy)))
+            (if (i32.lt_u (local.get $iy) (local.get $H)) (then
+              (local.set $fx (i32.const 0))
+              (block $fx_done (loop $fx_loop
+                (br_if $fx_done (i32.ge_s (local.get $fx) (local.get $FW)))
+                (local.set $ix (i32.add (i32.sub (i32.mul (local.get $ox) (local.get $sw)) (local.get $pl)) (local.get $fx)))
+                (if (i32.lt_u (local.get $ix) (local.get $W)) (then
+                  (local.set $at (i32.add (local.get $img) (i32.add (i32.mul (i32.add (i32.mul (local.get $iy) (local.get $W)) (local.get $ix)) (local.get $C)) (local.get $c))))
+                  (local.set $v (f32.load (i32.add (local.get $x) (i32.shl (local.get $at) (i32.const 2)))))
+                  (if (f32.gt (local.get $v) (local.get $best)) (then
+                    (local.set $best (local.get $v))
+                    (local.set $bestAt (local.get $at))))))
+                (local.set $fx (i32.add (local.get $fx) (i32.const 1)))
+                (br $fx_loop)))))
+            (local.set $fy (i32.add (local.get $fy) (i32.const 1)))
+            (br $fy_loop)))
+          (if (i32.ge_s (local.get $bestAt) (i32.const 0)) (then
+            (local.set $dimg (i32.add (local.get $dx) (i32.shl (local.get $bestAt) (i32.const 2))))
+            (f32.store (local.get $dimg) (f32.add (f32.load (local.get $dimg)) (f32.load (local.get $pdy))))))
+          (local.set $pdy (i32.add (local.get $pdy) (i32.const 4)))
+          (local.set $c (i32.add (local.get $c) (i32.const 1)))
+          (br $c_loop)))
+        (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+        (br $ox_loop)))
+      (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+      (br $oy_loop)))
+    (local.set $b (i32.add (local.get $b) (i32.const 1)))
+    (br $b_loop)))
+)`;
+
+/** Max-pool gradient, 4 channels at a time (C % 4 == 0): same rule as the scalar version. */
+const maxPoolGradVec = `
+(func $max_pool_grad_v (param $x i32) (param $dy i32) (param $dx i32) (param $B i32) (param $H i32) (param $W i32) (param $C i32)
+    (param $OH i32) (param $OW i32) (param $FH i32) (param $FW i32) (param $sh i32) (param $sw i32) (param $pt i32) (param $pl i32)
+  (local $b i32) (local $oy i32) (local $ox i32) (local $c i32) (local $fy i32) (local $fx i32) (local $iy i32) (local $ix i32)
+  (local $best v128) (local $bestAt v128) (local $v v128) (local $m v128) (local $at i32) (local $img i32) (local $pdy i32) (local $i i32) (local $p i32)
+  (memory.fill (local.get $dx) (i32.const 0) (i32.shl (i32.mul (i32.mul (local.get $B) (local.get $H)) (i32.mul (local.get $W) (local.get $C))) (i32.const 2)))
+  (local.set $pdy (local.get $dy))
+  (block $b_done (loop $b_loop
+    (br_if $b_done (i32.ge_s (local.get $b) (local.get $B)))
+    (local.set $img (i32.mul (local.get $b) (i32.mul (i32.mul (local.get $H) (local.get $W)) (local.get $C))))
+    (local.set $oy (i32.const 0))
+    (block $oy_done (loop $oy_loop
+      (br_if $oy_done (i32.ge_s (local.get $oy) (local.get $OH)))
+      (local.set $ox (i32.const 0))
+      (block $ox_done (loop $ox_loop
+        (br_if $ox_done (i32.ge_s (local.get $ox) (local.get $OW)))
+        (local.set $c (i32.const 0))
+        (block $c_done (loop $c_loop
+          (br_if $c_done (i32.ge_s (local.get $c) (local.get $C)))
+          (local.set $best (f32x4.splat (f32.const -inf)))
+          (local.set $bestAt (i32x4.splat (i32.const -1)))
+          (local.set $fy (i32.const 0))
+          (block $fy_done (loop $fy_loop
+            (br_if $fy_done (i32.ge_s (local.get $fy) (local.get $FH)))
+            (local.set $iy (i32.add (i32.sub (i32.mul (local.get $oy) (local.get $sh)) (local.get $pt)) (local.get $fy)))
+            (if (i32.lt_u (local.get $iy) (local.get $H)) (then
+              (local.set $fx (i32.const 0))
+              (block $fx_done (loop $fx_loop
+                (br_if $fx_done (i32.ge_s (local.get $fx) (local.get $FW)))
+                (local.set $ix (i32.add (i32.sub (i32.mul (local.get $ox) (local.get $sw)) (local.get $pl)) (local.get $fx)))
+                (if (i32.lt_u (local.get $ix) (local.get $W)) (then
+                  (local.set $at (i32.add (local.get $img) (i32.add (i32.mul (i32.add (i32.mul (local.get $iy) (local.get $W)) (local.get $ix)) (local.get $C)) (local.get $c))))
+                  (local.set $v (v128.load (i32.add (local.get $x) (i32.shl (local.get $at) (i32.const 2)))))
+                  (local.set $m (f32x4.gt (local.get $v) (local.get $best)))
+                  (local.set $best (v128.bitselect (local.get $v) (local.get $best) (local.get $m)))
+                  (local.set $bestAt (v128.bitselect (i32x4.add (i32x4.splat (local.get $at)) (v128.const i32x4 0 1 2 3)) (local.get $bestAt) (local.get $m)))))
+                (local.set $fx (i32.add (local.get $fx) (i32.const 1)))
+                (br $fx_loop)))))
+            (local.set $fy (i32.add (local.get $fy) (i32.const 1)))
+            (br $fy_loop)))
+          ${[0, 1, 2, 3]
+            .map(
+              (l) => `(local.set $i (i32x4.extract_lane ${l} (local.get $bestAt)))
+          (if (i32.ge_s (local.get $i) (i32.const 0)) (then
+            (local.set $p (i32.add (local.get $dx) (i32.shl (local.get $i) (i32.const 2))))
+            (f32.store (local.get $p) (f32.add (f32.load (local.get $p)) (f32.load offset=${l * 4} (local.get $pdy))))))`,
+            )
+            .join('\n          ')}
+          (local.set $pdy (i32.add (local.get $pdy) (i32.const 16)))
+          (local.set $c (i32.add (local.get $c) (i32.const 4)))
+          (br $c_loop)))
+        (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+        (br $ox_loop)))
+      (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+      (br $oy_loop)))
+    (local.set $b (i32.add (local.get $b) (i32.const 1)))
+    (br $b_loop)))
+)
+(func (export "max_pool_grad") (param $x i32) (param $dy i32) (param $dx i32) (param $B i32) (param $H i32) (param $W i32) (param $C i32)
+    (param $OH i32) (param $OW i32) (param $FH i32) (param $FW i32) (param $sh i32) (param $sw i32) (param $pt i32) (param $pl i32)
+  (if (i32.and (local.get $C) (i32.const 3))
+    (then (call $max_pool_grad_s (local.get $x) (local.get $dy) (local.get $dx) (local.get $B) (local.get $H) (local.get $W) (local.get $C)
+      (local.get $OH) (local.get $OW) (local.get $FH) (local.get $FW) (local.get $sh) (local.get $sw) (local.get $pt) (local.get $pl)))
+    (else (call $max_pool_grad_v (local.get $x) (local.get $dy) (local.get $dx) (local.get $B) (local.get $H) (local.get $W) (local.get $C)
+      (local.get $OH) (local.get $OW) (local.get $FH) (local.get $FW) (local.get $sh) (local.get $sw) (local.get $pt) (local.get $pl)))))`;
+
+/**
+ * out[ids[i], :] += data[i, :] over n rows of `inner` floats; out (numSegments rows) is zeroed
+ * first. Ids outside [0, numSegments) are dropped, as in TensorFlow.
+ */
+const segmentSum = `
+(func (export "segment_sum") (param $data i32) (param $ids i32) (param $n i32) (param $inner i32) (param $segments i32) (param $out i32)
+  (local $i i32) (local $id i32) (local $j i32) (local $pd i32) (local $po i32) (local $inner4 i32) (local $vecEnd i32)
+  (local.set $inner4 (i32.shl (local.get $inner) (i32.const 2)))
+  (local.set $vecEnd (i32.and (local.get $inner) (i32.const -4)))
+  (memory.fill (local.get $out) (i32.const 0) (i32.mul (local.get $segments) (local.get $inner4)))
+  (block $i_done (loop $i_loop
+    (br_if $i_done (i32.ge_s (local.get $i) (local.get $n)))
+    (local.set $id (i32.load (i32.add (local.get $ids) (i32.shl (local.get $i) (i32.const 2)))))
+    (if (i32.lt_u (local.get $id) (local.get $segments)) (then
+      (local.set $pd (i32.add (local.get $data) (i32.mul (local.get $i) (local.get $inner4))))
+      (local.set $po (i32.add (local.get $out) (i32.mul (local.get $id) (local.get $inner4))))
+      (local.set $j (i32.const 0))
+      (block $v_done (loop $v_loop
+        (br_if $v_done (i32.ge_s (local.get $j) (local.get $vecEnd)))
+        (v128.store (local.get $po) (f32x4.add (v128.load (local.get $po)) (v128.load (local.get $pd))))
+        (local.set $po (i32.add (local.get $po) (i32.const 16)))
+        (local.set $pd (i32.add (local.get $pd) (i32.const 16)))
+        (local.set $j (i32.add (local.get $j) (i32.const 4)))
+        (br $v_loop)))
+      (block $s_done (loop $s_loop
+        (br_if $s_done (i32.ge_s (local.get $j) (local.get $inner)))
+        (f32.store (local.get $po) (f32.add (f32.load (local.get $po)) (f32.load (local.get $pd))))
+        (local.set $po (i32.add (local.get $po) (i32.const 4)))
+        (local.set $pd (i32.add (local.get $pd) (i32.const 4)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $s_loop)))))
+    (local.set $i (i32.add (local.get $i) (i32.const 1)))
+    (br $i_loop)))
+)`;
+
+/**
+ * out[o, i] = Σ_r x[o, r, i] for x viewed as [outer, red, inner] (a Sum over a contiguous block of
+ * axes). Rows of `inner` floats are accumulated in place in out with 4-wide vectors.
+ */
+const reduceSum = `
+(func (export "reduce_sum") (param $x i32) (param $outer i32) (param $red i32) (param $inner i32) (param $out i32)
+  (local $o i32) (local $r i32) (local $i i32) (local $px i32) (local $po i32) (local $vecEnd i32) (local $acc v128) (local $s f32) (local $rowBytes i32)
+  (local.set $rowBytes (i32.shl (local.get $inner) (i32.const 2)))
+  (if (i32.eq (local.get $inner) (i32.const 1)) (then
+    (local.set $vecEnd (i32.and (local.get $red) (i32.const -4)))
+    (block $o1_done (loop $o1
+      (br_if $o1_done (i32.ge_s (local.get $o) (local.get $outer)))
+      (local.set $acc (v128.const i32x4 0 0 0 0))
+      (local.set $r (i32.const 0))
+      (block $v_done (loop $v
+        (br_if $v_done (i32.ge_s (local.get $r) (local.get $vecEnd)))
+        (local.set $acc (f32x4.add (local.get $acc) (v128.load (local.get $x))))
+        (local.set $x (i32.add (local.get $x) (i32.const 16)))
+        (local.set $r (i32.add (local.get $r) (i32.const 4)))
+        (br $v)))
+      (local.set $s (f32.add (f32.add (f32x4.extract_lane 0 (local.get $acc)) (f32x4.extract_lane 1 (local.get $acc)))
+                             (f32.add (f32x4.extract_lane 2 (local.get $acc)) (f32x4.extract_lane 3 (local.get $acc)))))
+      (block $t_done (loop $t
+        (br_if $t_done (i32.ge_s (local.get $r) (local.get $red)))
+        (local.set $s (f32.add (local.get $s) (f32.load (local.get $x))))
+        (local.set $x (i32.add (local.get $x) (i32.const 4)))
+        (local.set $r (i32.add (local.get $r) (i32.const 1)))
+        (br $t)))
+      (f32.store (i32.add (local.get $out) (i32.shl (local.get $o) (i32.const 2))) (local.get $s))
+      (local.set $o (i32.add (local.get $o) (i32.const 1)))
+      (br $o1)))
+    (return)))
+  (local.set $vecEnd (i32.and (local.get $inner) (i32.const -4)))
+  (memory.fill (local.get $out) (i32.const 0) (i32.mul (local.get $outer) (local.get $rowBytes)))
+  (local.set $px (local.get $x))
+  (block $o_done (loop $o_loop
+    (br_if $o_done (i32.ge_s (local.get $o) (local.get $outer)))
+    (local.set $r (i32.const 0))
+    (block $r_done (loop $r_loop
+      (br_if $r_done (i32.ge_s (local.get $r) (local.get $red)))
+      (local.set $po (i32.add (local.get $out) (i32.mul (local.get $o) (local.get $rowBytes))))
+      (local.set $i (i32.const 0))
+      (block $i_done (loop $i_loop
+        (br_if $i_done (i32.ge_s (local.get $i) (local.get $vecEnd)))
+        (v128.store (local.get $po) (f32x4.add (v128.load (local.get $po)) (v128.load (local.get $px))))
+        (local.set $po (i32.add (local.get $po) (i32.const 16)))
+        (local.set $px (i32.add (local.get $px) (i32.const 16)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $i_loop)))
+      (block $s_done (loop $s_loop
+        (br_if $s_done (i32.ge_s (local.get $i) (local.get $inner)))
+        (f32.store (local.get $po) (f32.add (f32.load (local.get $po)) (f32.load (local.get $px))))
+        (local.set $po (i32.add (local.get $po) (i32.const 4)))
+        (local.set $px (i32.add (local.get $px) (i32.const 4)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $s_loop)))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $r_loop)))
+    (local.set $o (i32.add (local.get $o) (i32.const 1)))
+    (br $o_loop)))
+)`;
+
+export function kernelsWat(): string {
+  return [
+    '(module',
+    '(import "env" "memory" (memory 1))',
+    ...TILES.map(([r, v]) => tile(r, v)),
+    scalarTile,
+    gemm,
+    transpose,
+    im2col,
+    maxPoolGrad,
+    maxPoolGradVec,
+    segmentSum,
+    reduceSum,
+    ')',
+  ].join('\n');
+}

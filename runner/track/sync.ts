@@ -1,0 +1,630 @@
+// Replays run directories into MLflow. The run directory is the source of truth; this only
+// forwards what MLflow does not have yet, so it can run any number of times (launcher loop
+// every few seconds, `mmrun sync` later) without duplicating runs, metrics or params.
+// State of what was sent lives beside the data: `<run-dir>/mlflow.json` per run and
+// `sweeps/<sweepId>/mlflow.json` for the parent run, keyed by server URI.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, dirname, join, relative } from 'node:path';
+import { MmrunError } from '../errors.ts';
+import { readJsonIfExists, writeJsonAtomic } from './atomic-json.ts';
+import { ArtifactProxyUnavailableError, MlflowClient, MlflowError, MlflowUnreachableError, type MlflowRun, type MlflowRunStatus } from './mlflow-client.ts';
+import { fitEntries, type KeyValue, type Metric, type Truncation } from './mlflow-limits.ts';
+import {
+  TAG,
+  childRunTags,
+  experimentNameOf,
+  isTerminal,
+  metricsOfLines,
+  metricsOfSummary,
+  mlflowStatusOf,
+  parentRunName,
+  parentRunTags,
+  parentStatusOf,
+  runParams,
+  type SourceInfo,
+} from './mlflow-mapping.ts';
+import type { Plan } from './plan-types.ts';
+import { RunStore, runDirOf, sweepDirOf, type RunSpecFile, type RunState, type RunStatus } from './run-store.ts';
+import { sourceInfoFor } from './source-info.ts';
+
+export const SYNC_STATE_FILE = 'mlflow.json';
+const METRICS_PER_FLUSH = 5000;
+
+interface RunServerState {
+  experiment: string;
+  experimentId: string;
+  runUuid: string;
+  artifactUri: string;
+  parentRunUuid?: string;
+  paramsDone: boolean;
+  tags: Record<string, string>;
+  linesSent: number;
+  metricsSent: number;
+  summarySent?: string;
+  status?: string;
+  artifacts: Record<string, string>;
+  truncations: Record<string, string>;
+  problemsReported: string[];
+}
+
+interface ParentServerState {
+  experiment: string;
+  experimentId: string;
+  runUuid: string;
+  artifactUri: string;
+  tags: Record<string, string>;
+  artifacts: Record<string, string>;
+  status?: string;
+}
+
+interface SyncStateFile<T> {
+  servers: Record<string, T>;
+}
+
+export interface RunSyncResult {
+  runId: string;
+  runDir: string;
+  runUuid?: string;
+  created: boolean;
+  skipped?: string; // why nothing was sent (e.g. still queued)
+  linesSent: number; // metrics.jsonl lines sent by this call
+  metricsSent: number; // metric values sent by this call
+  paramsSent: number;
+  artifactsSent: string[];
+  status?: MlflowRunStatus;
+  problems: string[];
+}
+
+export interface SweepSyncResult {
+  sweepId: string;
+  experimentId: string;
+  parentRunUuid: string;
+  created: boolean;
+  status: MlflowRunStatus;
+}
+
+export interface SyncReport {
+  uri: string;
+  sweeps: SweepSyncResult[];
+  runs: RunSyncResult[];
+  /** Problems worth telling the user (each reported once across calls). */
+  problems: string[];
+}
+
+/** What MLflow holds for one sweep, looked up once per session: run id (or PARENT) → run. */
+type SweepIndex = Map<string, MlflowRun>;
+const PARENT = '\u0000parent';
+
+/** Caches shared by the calls of one process (the launcher's loop keeps one). */
+export class SyncSession {
+  readonly client: MlflowClient;
+  readonly experimentIds = new Map<string, Promise<string>>();
+  readonly sweepIndexes = new Map<string, Promise<SweepIndex>>();
+  readonly sources = new Map<string, SourceInfo>();
+  artifactsUnavailable?: string;
+
+  constructor(client: MlflowClient | { uri: string }) {
+    this.client = client instanceof MlflowClient ? client : new MlflowClient({ uri: client.uri });
+  }
+
+  get uri(): string {
+    return this.client.uri;
+  }
+
+  experimentId(name: string): Promise<string> {
+    let id = this.experimentIds.get(name);
+    if (!id) {
+      // MLflow 3's UI shows a new experiment as GenAI (traces) unless told it holds model training runs.
+      id = this.client.ensureExperiment(name, [{ key: 'mlflow.experimentKind', value: 'custom_model_development' }]);
+      id.catch(() => this.experimentIds.delete(name));
+      this.experimentIds.set(name, id);
+    }
+    return id;
+  }
+
+  /** The runs MLflow already has for a sweep (parent and children), found by tag: one search per session. */
+  sweepIndex(experimentId: string, sweepId: string): Promise<SweepIndex> {
+    const key = `${experimentId}/${sweepId}`;
+    let index = this.sweepIndexes.get(key);
+    if (!index) {
+      index = this.client.searchRuns({ experimentIds: [experimentId], filter: `tags.\`${TAG.sweepId}\` = '${sweepId.replace(/'/g, "\\'")}'`, orderBy: ['attributes.start_time ASC'] }).then((runs) => {
+        const map: SweepIndex = new Map();
+        for (const r of runs) {
+          const tags = tagMap(r.data.tags);
+          const id = tags[TAG.kind] === 'sweep' ? PARENT : tags[TAG.runId];
+          if (id && !map.has(id)) map.set(id, r);
+        }
+        return map;
+      });
+      index.catch(() => this.sweepIndexes.delete(key));
+      this.sweepIndexes.set(key, index);
+    }
+    return index;
+  }
+}
+
+export interface SyncOptions {
+  /** The tracking server (http(s)). Ignored when `session` is given. */
+  uri?: string;
+  /** Run directories to replay (each holds a spec.json). */
+  runDirs: string[];
+  /** The sweep's plan when the caller has it (gives the parent run its plan size and YAML). */
+  plan?: Plan;
+  session?: SyncSession;
+  /** Runs synced at the same time (default 4): the server's latency, not its throughput, is the limit. */
+  concurrency?: number;
+  /** Where warnings and progress notes go (default: nowhere). */
+  log?: (message: string) => void;
+}
+
+/**
+ * Sends to MLflow what the run directories hold and MLflow lacks. Idempotent; a run directory
+ * with nothing new costs no request at all.
+ * Throws MlflowUnreachableError when the server does not answer (state is kept: nothing is lost).
+ */
+export async function syncRuns(opts: SyncOptions): Promise<SyncReport> {
+  const session = opts.session ?? new SyncSession({ uri: requireUri(opts.uri) });
+  const log = opts.log ?? (() => {});
+  const report: SyncReport = { uri: session.uri, sweeps: [], runs: [], problems: [] };
+
+  const bySweep = new Map<string, { store: RunStore; spec: RunSpecFile }[]>();
+  for (const dir of opts.runDirs) {
+    const store = RunStore.open(dir);
+    const spec = store.readSpec();
+    const list = bySweep.get(spec.sweepId) ?? [];
+    list.push({ store, spec });
+    bySweep.set(spec.sweepId, list);
+  }
+
+  for (const [sweepId, runs] of bySweep) {
+    const artifactsDir = dirname(dirname(runs[0].store.dir));
+    const plan = opts.plan?.sweepId === sweepId ? opts.plan : readPlan(artifactsDir, sweepId);
+    const ctx: SweepContext = {
+      session,
+      artifactsDir,
+      sweepId,
+      plan,
+      spec: runs[0].spec,
+      experiment: experimentNameOf(runs[0].spec.config),
+      source: sourceOf(session, plan?.file ?? runs[0].spec.experimentFile),
+      report,
+    };
+    const parent = await withRetryIfGone(() => syncParentStart(ctx), () => dropState(join(sweepDirOf(artifactsDir, sweepId), SYNC_STATE_FILE), session.uri));
+
+    const results = await mapLimit(runs, opts.concurrency ?? 4, async ({ store, spec }) => {
+      try {
+        return await withRetryIfGone(() => syncOneRun(ctx, store, spec, parent), () => dropState(join(store.dir, SYNC_STATE_FILE), session.uri));
+      } catch (err) {
+        if (err instanceof MlflowUnreachableError || !(err instanceof MmrunError)) throw err;
+        report.problems.push(`run ${spec.id} (${spec.name}): ${err.message}`);
+        return { runId: spec.id, runDir: store.dir, created: false, linesSent: 0, metricsSent: 0, paramsSent: 0, artifactsSent: [], problems: [err.message] } satisfies RunSyncResult;
+      }
+    });
+    report.runs.push(...results);
+
+    const states = plan ? plan.runs.map((r) => new RunStore(runDirOf(artifactsDir, r.id)).readStatus()?.state) : runs.map((r) => r.store.readStatus()?.state);
+    const endTimes = runs.map((r) => Date.parse(r.store.readStatus()?.endedAt ?? '')).filter(Number.isFinite);
+    const status = await syncParentStatus(ctx, parent, states, endTimes);
+    report.sweeps.push({ sweepId, experimentId: parent.experimentId, parentRunUuid: parent.runUuid, created: parent.created, status });
+  }
+  for (const p of report.problems) log(p);
+  return report;
+}
+
+interface SweepContext {
+  session: SyncSession;
+  artifactsDir: string;
+  sweepId: string;
+  plan?: Plan;
+  spec: RunSpecFile; // any run of the sweep, for what the plan would say when there is none
+  experiment: string;
+  source: SourceInfo;
+  report: SyncReport;
+}
+
+function requireUri(uri: string | undefined): string {
+  if (!uri) throw new MmrunError('No MLflow tracking URI: set MLFLOW_TRACKING_URI or tracking.uri.');
+  return uri;
+}
+
+function readPlan(artifactsDir: string, sweepId: string): Plan | undefined {
+  try {
+    return readJsonIfExists<Plan>(join(sweepDirOf(artifactsDir, sweepId), 'plan.json'));
+  } catch {
+    return undefined;
+  }
+}
+
+function sourceOf(session: SyncSession, file: string): SourceInfo {
+  let s = session.sources.get(file);
+  if (!s) {
+    s = sourceInfoFor(file);
+    session.sources.set(file, s);
+  }
+  return s;
+}
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/** The run recorded in our state is gone from the server (database reset, run deleted). */
+function isGone(err: unknown): boolean {
+  return err instanceof MlflowError && (err.errorCode === 'RESOURCE_DOES_NOT_EXIST' || /must be in the .active. state|is deleted/i.test(err.message));
+}
+
+/** Runs `fn`; if it failed because our recorded run vanished, forgets the state and runs it once more. */
+async function withRetryIfGone<T>(fn: () => Promise<T>, forget: () => void): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (!isGone(err)) throw err;
+    forget();
+    return fn();
+  }
+}
+
+function dropState(file: string, uri: string): void {
+  const state = readState<unknown>(file);
+  delete state.servers[uri];
+  writeJsonAtomic(file, state);
+}
+
+function readState<T>(file: string): SyncStateFile<T> {
+  try {
+    return readJsonIfExists<SyncStateFile<T>>(file) ?? { servers: {} };
+  } catch {
+    return { servers: {} }; // a corrupt state file only costs a look-up on the server
+  }
+}
+
+// ---------------------------------------------------------------- parent run (one per sweep)
+
+interface ParentHandle {
+  experimentId: string;
+  runUuid: string;
+  created: boolean;
+}
+
+async function syncParentStart(ctx: SweepContext): Promise<ParentHandle> {
+  const { session } = ctx;
+  const sweepDir = sweepDirOf(ctx.artifactsDir, ctx.sweepId);
+  const stateFile = join(sweepDir, SYNC_STATE_FILE);
+  const file = readState<ParentServerState>(stateFile);
+  let st = file.servers[session.uri];
+  let created = false;
+  const save = () => {
+    file.servers[session.uri] = st;
+    mkdirSync(sweepDir, { recursive: true });
+    writeJsonAtomic(stateFile, file);
+  };
+
+  if (!st || st.experiment !== ctx.experiment) {
+    const experimentId = await session.experimentId(ctx.experiment);
+    const index = await session.sweepIndex(experimentId, ctx.sweepId);
+    let run = index.get(PARENT);
+    if (!run) {
+      run = await session.client.createRun({
+        experimentId,
+        runName: parentRunName({ sweepId: ctx.sweepId }),
+        startTime: sweepStartTime(sweepDir),
+        tags: [
+          { key: TAG.sweepId, value: ctx.sweepId },
+          { key: TAG.kind, value: 'sweep' },
+        ],
+      });
+      index.set(PARENT, run);
+      created = true;
+    }
+    st = { experiment: ctx.experiment, experimentId, runUuid: run.info.run_id, artifactUri: run.info.artifact_uri, tags: tagMap(run.data.tags), artifacts: {}, status: undefined };
+    save();
+  }
+
+  const plan: Plan = ctx.plan ?? { experiment: ctx.spec.config.name, sweepId: ctx.sweepId, file: ctx.spec.experimentFile, contentHash: '', runs: [], factors: { grid: {}, ablations: 0, seeds: 0 } };
+  let tags = parentRunTags(plan, ctx.spec.config.description, ctx.source);
+  if (!ctx.plan) tags = tags.filter((t) => t.key !== TAG.contentHash && t.key !== TAG.planSize && t.key !== 'mmrun.factors');
+  const changed = tags.filter((t) => st.tags[t.key] !== t.value);
+  if (changed.length) {
+    await session.client.logBatch(st.runUuid, { tags: changed });
+    for (const t of changed) st.tags[t.key] = t.value;
+    save();
+  }
+
+  const files: ArtifactSource[] = [];
+  if (existsSync(plan.file)) files.push(fileSource(`sweep/${basename(plan.file)}`, plan.file));
+  const planJson = join(sweepDir, 'plan.json');
+  if (existsSync(planJson)) files.push(fileSource('sweep/plan.json', planJson));
+  else if (ctx.plan) files.push({ path: 'sweep/plan.json', read: () => Buffer.from(JSON.stringify(ctx.plan, null, 2)) });
+  await uploadChanged(session, st.artifactUri, files, st.artifacts, save, ctx.report.problems);
+  return { experimentId: st.experimentId, runUuid: st.runUuid, created };
+}
+
+async function syncParentStatus(ctx: SweepContext, parent: ParentHandle, states: (RunState | undefined)[], endTimes: number[]): Promise<MlflowRunStatus> {
+  const stateFile = join(sweepDirOf(ctx.artifactsDir, ctx.sweepId), SYNC_STATE_FILE);
+  const file = readState<ParentServerState>(stateFile);
+  const st = file.servers[ctx.session.uri];
+  const status = parentStatusOf(states);
+  const endTime = status === 'RUNNING' ? undefined : Math.max(...endTimes, 0) || Date.now();
+  const signature = `${status}|${endTime ?? ''}`;
+  if (st && st.status !== signature) {
+    await ctx.session.client.updateRun({ runId: parent.runUuid, status, endTime });
+    st.status = signature;
+    writeJsonAtomic(stateFile, file);
+  }
+  return status;
+}
+
+function sweepStartTime(sweepDir: string): number {
+  try {
+    return Math.round(statSync(join(sweepDir, 'plan.json')).mtimeMs);
+  } catch {
+    return Date.now();
+  }
+}
+
+// ---------------------------------------------------------------- child run (one per RunSpec)
+
+async function syncOneRun(ctx: SweepContext, store: RunStore, spec: RunSpecFile, parent: ParentHandle): Promise<RunSyncResult> {
+  const { session, report } = ctx;
+  const result: RunSyncResult = { runId: spec.id, runDir: store.dir, created: false, linesSent: 0, metricsSent: 0, paramsSent: 0, artifactsSent: [], problems: [] };
+  const status = store.readStatus();
+  if (!status || status.state === 'queued') {
+    result.skipped = 'not started yet';
+    return result;
+  }
+  const experiment = experimentNameOf(spec.config);
+  const stateFile = join(store.dir, SYNC_STATE_FILE);
+  const file = readState<RunServerState>(stateFile);
+  let st: RunServerState | undefined = file.servers[session.uri];
+  const save = () => {
+    file.servers[session.uri] = st!;
+    writeJsonAtomic(stateFile, file);
+  };
+
+  let serverRun: MlflowRun | undefined;
+  if (!st || st.experiment !== experiment) {
+    const experimentId = await session.experimentId(experiment);
+    const index = await session.sweepIndex(experimentId, spec.sweepId);
+    serverRun = index.get(spec.id);
+    if (!serverRun) {
+      serverRun = await session.client.createRun({
+        experimentId,
+        runName: spec.name,
+        startTime: startTimeOf(store, status),
+        tags: [
+          { key: TAG.runId, value: spec.id },
+          { key: TAG.sweepId, value: spec.sweepId },
+          { key: TAG.parentRunId, value: parent.runUuid },
+        ],
+      });
+      index.set(spec.id, serverRun);
+      result.created = true;
+    }
+    st = {
+      experiment,
+      experimentId,
+      runUuid: serverRun.info.run_id,
+      artifactUri: serverRun.info.artifact_uri,
+      parentRunUuid: parent.runUuid,
+      paramsDone: false,
+      tags: tagMap(serverRun.data.tags),
+      linesSent: 0,
+      metricsSent: 0,
+      artifacts: {},
+      truncations: {},
+      problemsReported: [],
+    };
+    save(); // first: a crash from here on finds this run again instead of creating another
+  }
+  result.runUuid = st.runUuid;
+  const truncations: Truncation[] = [];
+
+  // Params are immutable in MLflow: send only the missing ones, never a different value.
+  let params: KeyValue[] = [];
+  if (!st.paramsDone) {
+    const wanted = fitEntries({ metrics: [], params: runParams(spec), tags: [] });
+    truncations.push(...wanted.truncations);
+    const existing = new Map((serverRun?.data.params ?? []).map((p) => [p.key, p.value]));
+    for (const p of wanted.batch.params) {
+      const there = existing.get(p.key);
+      if (there === undefined) params.push(p);
+      else if (there !== p.value) {
+        const message = `run ${spec.id} (${spec.name}): param ${p.key} is already logged in MLflow as '${there.slice(0, 80)}', not '${p.value.slice(0, 80)}'; kept the logged value`;
+        result.problems.push(message);
+        report.problems.push(message);
+      }
+    }
+  }
+
+  // Tags are mutable: send those whose value changed (backend, host, state, error...).
+  st.parentRunUuid = parent.runUuid;
+  const tags = childRunTags(spec, status, parent.runUuid, ctx.source).filter((t) => st!.tags[t.key] !== t.value);
+
+  // Final metrics of summary.json, once per version of it.
+  const summary = store.readSummary();
+  const summarySig = summary ? hashOf(JSON.stringify([summary.final, summary.durationS, Object.keys(summary.phases ?? {})])) : undefined;
+  const summaryMetrics = summary && summarySig !== st.summarySent ? metricsOfSummary(summary, Math.round(statSync(store.path('summary')).mtimeMs)) : [];
+
+  // Metric lines after the last one sent, in chunks; the first chunk carries params and tags.
+  const read = store.readMetrics();
+  const pending = read.lines.slice(st.linesSent);
+  let first = true;
+  for (let i = 0; first || i < pending.length; first = false) {
+    let j = i;
+    let chunk: Metric[] = [];
+    while (j < pending.length && chunk.length < METRICS_PER_FLUSH) chunk = chunk.concat(metricsOfLines([pending[j++]]));
+    const extra = first ? summaryMetrics : [];
+    if (chunk.length + extra.length + (first ? params.length + tags.length : 0) === 0) break;
+    const sent = await session.client.logBatch(st.runUuid, first ? { params, tags, metrics: dedupe([...chunk, ...extra]) } : { metrics: dedupe(chunk) });
+    if (first) {
+      truncations.push(...sent.truncations.filter((t) => t.kind === 'tag'));
+      if (!st.paramsDone) {
+        st.paramsDone = true;
+        result.paramsSent = params.length;
+      }
+      for (const t of tags) st.tags[t.key] = t.value;
+      if (summarySig) st.summarySent = summarySig;
+    }
+    st.linesSent += j - i;
+    st.metricsSent += chunk.length;
+    result.linesSent += j - i;
+    result.metricsSent += chunk.length + extra.length;
+    save();
+    i = j;
+  }
+  if (!st.paramsDone) {
+    st.paramsDone = true; // every param was already there
+    save();
+  }
+
+  // A running worker may be mid-line; judge the file once the run has ended.
+  if (isTerminal(status.state)) {
+    for (const p of read.problems) {
+      if (st.problemsReported.includes(p)) continue;
+      const message = `run ${spec.id} (${spec.name}): ${p}; the ${read.lines.length} valid lines were synced`;
+      result.problems.push(message);
+      report.problems.push(message);
+      st.problemsReported.push(p);
+      save();
+    }
+  }
+
+  // The full text of every shortened value, kept as an artifact.
+  for (const t of truncations) st.truncations[`${t.kind}:${t.key}`] = t.value;
+  result.artifactsSent = await uploadChanged(session, st.artifactUri, runArtifacts(store, spec, status, st.truncations), st.artifacts, save, report.problems);
+
+  // Status last: FINISHED only once everything above is in.
+  const mlStatus = mlflowStatusOf(status.state);
+  const endTime = isTerminal(status.state) ? Date.parse(status.endedAt ?? '') || Math.round(statSync(store.path('status')).mtimeMs) : undefined;
+  const sig = `${mlStatus}|${endTime ?? ''}`;
+  if (st.status !== sig) {
+    await session.client.updateRun({ runId: st.runUuid, status: mlStatus, endTime });
+    st.status = sig;
+    save();
+  }
+  result.status = mlStatus;
+  return result;
+}
+
+function startTimeOf(store: RunStore, status: RunStatus): number {
+  const t = Date.parse(status.startedAt ?? '');
+  return Number.isFinite(t) ? t : Math.round(statSync(store.path('spec')).mtimeMs);
+}
+
+function tagMap(tags: KeyValue[] | undefined): Record<string, string> {
+  return Object.fromEntries((tags ?? []).map((t) => [t.key, t.value]));
+}
+
+function dedupe(metrics: Metric[]): Metric[] {
+  const seen = new Set<string>();
+  return metrics.filter((m) => {
+    const k = `${m.key}\u0000${m.step}\u0000${m.timestamp}\u0000${m.value}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+function hashOf(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex').slice(0, 16);
+}
+
+// ---------------------------------------------------------------- artifacts
+
+interface ArtifactSource {
+  path: string; // relative path under the run's artifact root
+  read: () => Buffer;
+  /** Cheap change signature; by default the content hash. */
+  signature?: () => string;
+}
+
+function fileSource(path: string, file: string): ArtifactSource {
+  return {
+    path,
+    read: () => readFileSync(file),
+    signature: () => {
+      const s = statSync(file);
+      return `${s.size}:${Math.round(s.mtimeMs)}`;
+    },
+  };
+}
+
+function runArtifacts(store: RunStore, spec: RunSpecFile, status: RunStatus, truncated: Record<string, string>): ArtifactSource[] {
+  const out: ArtifactSource[] = [
+    { path: 'config.json', read: () => Buffer.from(JSON.stringify(spec.config, null, 2) + '\n') },
+  ];
+  if (existsSync(store.path('summary'))) out.push(fileSource('summary.json', store.path('summary')));
+  if (Object.keys(truncated).length) out.push({ path: 'mmrun/truncated-values.json', read: () => Buffer.from(JSON.stringify(truncated, null, 2) + '\n') });
+  for (const f of listFiles(join(store.dir, 'plots'))) out.push(fileSource(`plots/${relative(join(store.dir, 'plots'), f)}`, f));
+  if (isTerminal(status.state)) {
+    if (existsSync(store.path('log'))) out.push(fileSource('log.txt', store.path('log')));
+    if (spec.config.tracking?.log_checkpoints) out.push(...checkpointArtifacts(store));
+  }
+  return out;
+}
+
+function checkpointArtifacts(store: RunStore): ArtifactSource[] {
+  const dir = store.path('checkpoints');
+  const latest = readJsonIfExists<{ dir?: string; path?: string; name?: string }>(join(dir, 'latest.json'));
+  const name = latest?.dir ?? latest?.path ?? latest?.name;
+  if (!name) return [];
+  const ckpt = join(dir, basename(name));
+  return listFiles(ckpt).map((f) => fileSource(`checkpoint/${basename(ckpt)}/${relative(ckpt, f)}`, f));
+}
+
+function listFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...listFiles(p));
+    else if (e.isFile()) out.push(p);
+  }
+  return out.sort();
+}
+
+/** Uploads the artifacts whose signature changed; a server without artifact proxy is reported once. */
+async function uploadChanged(
+  session: SyncSession,
+  artifactUri: string,
+  sources: ArtifactSource[],
+  sent: Record<string, string>,
+  save: () => void,
+  problems: string[],
+): Promise<string[]> {
+  const uploaded: string[] = [];
+  if (session.artifactsUnavailable) return uploaded;
+  for (const src of sources) {
+    let body: Buffer | undefined;
+    const sig = src.signature ? src.signature() : hashOf((body = src.read()));
+    if (sent[src.path] === sig) continue;
+    try {
+      await session.client.uploadArtifact(artifactUri, src.path, body ?? src.read());
+    } catch (err) {
+      if (err instanceof ArtifactProxyUnavailableError) {
+        session.artifactsUnavailable = err.message;
+        problems.push(`${err.message} ${err.hint ?? ''}`.trim());
+        return uploaded;
+      }
+      if (err instanceof MlflowError) {
+        problems.push(`artifact ${src.path}: ${err.message}`);
+        continue;
+      }
+      throw err;
+    }
+    sent[src.path] = sig;
+    uploaded.push(src.path);
+    save();
+  }
+  return uploaded;
+}

@@ -1,0 +1,281 @@
+// Everything one run trains and measures, given its config and data: the (shared) joint phase,
+// then the retrain phase, each followed by an evaluation, written to the run directory.
+// Process concerns (status, heartbeat, signals, progress bar) live in worker.ts.
+import { appendFileSync, copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { resolvePresets } from '../config/presets.ts';
+import type { Experiment, Phase } from '../config/types.gen.ts';
+import { MmrunError } from '../errors.ts';
+import { Network } from '../model/network.ts';
+import { Tokenizer, type TokenizerJson } from '../model/tokenizer.ts';
+import { jointKey } from '../sweep/identity.ts';
+import { readJsonIfExists, writeJsonAtomic } from '../track/atomic-json.ts';
+import { parseMetricsJsonl, type MetricLine, type PhaseSummary, type RunStore, type RunSummary } from '../track/run-store.ts';
+import { latestCheckpoint, loadCheckpoint } from './checkpoint.ts';
+import { TrainSet, type DatasetLike, type ExtraText } from './data.ts';
+import { evaluate, type EvaluationResult } from './evaluate.ts';
+import { JointStore, type JointResult } from './joint-store.ts';
+import { runPhase, type EpochInfo, type PhaseName, type StepInfo } from './phase.ts';
+
+export interface TrainingHooks {
+  log(message: string): void;
+  /** Called often (every step, and every few seconds while waiting): refresh status/heartbeat. */
+  progress(p: { phase: PhaseName | 'waiting'; epoch: number; step: number; steps: number; loss?: number; samplesPerS?: number }): void;
+  shouldStop(): boolean;
+}
+
+export interface TrainingOptions {
+  config: Experiment;
+  seed: number;
+  runId: string;
+  dataset: DatasetLike;
+  store: RunStore;
+  /** Root of the artifacts (holds joint/ and runs/). */
+  artifactsDir: string;
+  backend: string;
+  /** Augmented texts for the retrain phase (the augmentation room's textsFor(ratio)). */
+  retrainTexts?: ExtraText[];
+  hooks: TrainingHooks;
+  /** How often step metrics are written (every n-th step and the last of each epoch). */
+  stepLogEvery?: number;
+}
+
+export type TrainingOutcome = { state: 'finished' } | { state: 'killed' };
+
+const WAIT_POLL_MS = 2000;
+
+/** Tokenizer vocabulary comes from the joint phase's training texts (texts of images + image-less texts). */
+function buildTokenizer(config: Experiment, dataset: DatasetLike): Tokenizer {
+  const t = config.model.text;
+  return Tokenizer.build([...dataset.train.texts, ...dataset.extraTrainTexts.map((e) => e.text)], {
+    kind: t.tokenizer,
+    vocabSize: t.vocab_size,
+    maxLen: t.max_len,
+    addCls: t.pooling === 'cls',
+  });
+}
+
+function newNetwork(config: Experiment, dataset: DatasetLike, tokenizer: Tokenizer, seed: number): Network {
+  return new Network({
+    model: config.model,
+    imageShape: dataset.shape,
+    numClasses: dataset.classNames.length,
+    vocabSize: tokenizer.vocabSize,
+    temperature: config.training.temperature,
+    seed,
+  });
+}
+
+export async function trainRun(opts: TrainingOptions): Promise<TrainingOutcome> {
+  const started = performance.now();
+  const config: Experiment = { ...opts.config, model: resolvePresets(opts.config.model) };
+  const { dataset, store, hooks, seed } = opts;
+  const { joint: jointCfg, retrain: retrainCfg } = config.training;
+  if (!jointCfg.enabled) {
+    throw new MmrunError(
+      retrainCfg.enabled
+        ? `run ${opts.runId}: training.retrain starts from the joint-phase checkpoint, but training.joint.enabled is false: there is no joint checkpoint to start from.`
+        : `run ${opts.runId}: both training.joint and training.retrain are disabled: nothing to train.`,
+    );
+  }
+  const logEvery = opts.stepLogEvery ?? 10;
+  const joint = new JointStore(opts.artifactsDir, jointKey(config, seed));
+
+  // 1. The joint phase: trained once per joint key, by whoever takes the lock first.
+  let result = joint.result();
+  let waitingSince = 0;
+  while (!result) {
+    if (joint.tryLock()) {
+      try {
+        result = joint.result() ?? (await trainJoint(opts, config, joint, logEvery));
+      } finally {
+        joint.unlock();
+      }
+      if (!result) return { state: 'killed' };
+      break;
+    }
+    if (!waitingSince) {
+      waitingSince = Date.now();
+      const owner = joint.owner();
+      hooks.log(`joint phase ${joint.key} is being trained by pid ${owner?.pid ?? '?'} on ${owner?.host ?? '?'}; waiting to reuse it`);
+    }
+    hooks.progress({ phase: 'waiting', epoch: 0, step: 0, steps: 0 });
+    if (hooks.shouldStop()) return { state: 'killed' };
+    await new Promise((r) => setTimeout(r, WAIT_POLL_MS));
+    result = joint.result();
+  }
+  if (waitingSince || !hasEvalLine(store, 'joint')) copyJointMetrics(joint, store);
+  if (!existsSync(store.path('tokenizer'))) copyFileSync(joint.tokenizerFile, store.path('tokenizer'));
+
+  const phases: Record<string, PhaseSummary> = {
+    joint: { steps: result.steps, epochs: result.epochs, metrics: phaseMetrics(result.evaluation, result.valMetrics, result) },
+  };
+  writeSummary(store, opts, started, phases, result.evaluation, { jointKey: joint.key, jointReused: result.trainedBy !== opts.runId });
+  if (!retrainCfg.enabled) {
+    writeJsonAtomic(store.path('embeddings'), result.evaluation.embeddings);
+    return { state: 'finished' };
+  }
+
+  // 2. The retrain phase: same images, texts enriched, starting from the joint weights.
+  const tokenizer = Tokenizer.fromJson(readJsonIfExists<TokenizerJson>(joint.tokenizerFile)!);
+  const net = newNetwork(config, dataset, tokenizer, seed);
+  try {
+    loadCheckpoint(joint.checkpointDir, result.checkpoint, net.params, { withOptimizer: false });
+    const extra: ExtraText[] = [...dataset.extraTrainTexts, ...(opts.retrainTexts ?? [])];
+    const trainSet = new TrainSet(dataset.train, dataset.shape, extra, tokenizer, seed);
+    if (trainSet.droppedTexts > 0) hooks.log(`retrain: ${trainSet.droppedTexts} augmented texts dropped (their class has no training image)`);
+    const checkpointDir = join(store.dir, 'checkpoints');
+    const phaseRun = await runPhase({
+      name: 'retrain',
+      cfg: retrainCfg,
+      net,
+      train: trainSet,
+      val: dataset.val,
+      seed,
+      checkpointDir,
+      hooks: phaseHooks('retrain', retrainCfg, [(line) => store.appendMetrics(line)], hooks, logEvery),
+    });
+    if (phaseRun.interrupted) return { state: 'killed' };
+    const evaluation = await evaluate(net, { ...dataset, shape: dataset.shape }, tokenizer, config.evaluation);
+    const valMetrics = lastValMetrics(store.readMetrics().lines, 'retrain');
+    const counts = { steps: phaseRun.state.globalStep, trainImages: trainSet.numImages, trainTexts: trainSet.numTexts };
+    store.appendMetrics(evalLine('retrain', phaseRun.state.globalStep, phaseRun.state.epoch, evaluation.metrics));
+    phases.retrain = { steps: counts.steps, epochs: phaseRun.state.epoch, metrics: phaseMetrics(evaluation, valMetrics, counts) };
+    writeSummary(store, opts, started, phases, evaluation, { jointKey: joint.key, jointReused: result.trainedBy !== opts.runId });
+    writeJsonAtomic(store.path('embeddings'), evaluation.embeddings);
+    return { state: 'finished' };
+  } finally {
+    net.dispose();
+  }
+}
+
+async function trainJoint(opts: TrainingOptions, config: Experiment, joint: JointStore, logEvery: number): Promise<JointResult | undefined> {
+  const started = performance.now();
+  const { dataset, store, hooks, seed } = opts;
+  let tokenizer: Tokenizer;
+  const saved = readJsonIfExists<TokenizerJson>(joint.tokenizerFile);
+  if (saved) tokenizer = Tokenizer.fromJson(saved);
+  else {
+    tokenizer = buildTokenizer(config, dataset);
+    writeJsonAtomic(joint.tokenizerFile, tokenizer.toJSON());
+  }
+  const net = newNetwork(config, dataset, tokenizer, seed);
+  const refresh = setInterval(() => joint.refreshLock(), 20_000);
+  refresh.unref();
+  try {
+    const trainSet = new TrainSet(dataset.train, dataset.shape, dataset.extraTrainTexts, tokenizer, seed);
+    hooks.log(
+      `joint ${joint.key}: ${trainSet.numImages} images, ${trainSet.numTexts} texts, vocabulary ${tokenizer.vocabSize}, ${net.params.countParameters()} parameters`,
+    );
+    const sinks = [(line: MetricLine) => store.appendMetrics(line), (line: MetricLine) => appendFileSync(joint.metricsFile, JSON.stringify(line) + '\n')];
+    const phaseRun = await runPhase({
+      name: 'joint',
+      cfg: config.training.joint,
+      net,
+      train: trainSet,
+      val: dataset.val,
+      seed,
+      checkpointDir: joint.checkpointDir,
+      hooks: phaseHooks('joint', config.training.joint, sinks, hooks, logEvery),
+    });
+    if (phaseRun.interrupted) return undefined;
+    const evaluation = await evaluate(net, { ...dataset, shape: dataset.shape }, tokenizer, config.evaluation);
+    const line = evalLine('joint', phaseRun.state.globalStep, phaseRun.state.epoch, evaluation.metrics);
+    for (const sink of sinks) sink(line);
+    const valMetrics = lastValMetrics(parseMetricsJsonl(readFileSync(joint.metricsFile, 'utf8')).lines, 'joint');
+    const result: JointResult = {
+      jointKey: joint.key,
+      backend: opts.backend,
+      steps: phaseRun.state.globalStep,
+      epochs: phaseRun.state.epoch,
+      checkpoint: latestCheckpoint(joint.checkpointDir)!.name,
+      trainImages: trainSet.numImages,
+      trainTexts: trainSet.numTexts,
+      trainedBy: opts.runId,
+      valMetrics,
+      evaluation,
+      durationS: (performance.now() - started) / 1000,
+      finishedAt: new Date().toISOString(),
+    };
+    joint.writeResult(result);
+    return result;
+  } finally {
+    clearInterval(refresh);
+    net.dispose();
+  }
+}
+
+function phaseHooks(phase: PhaseName, cfg: Phase, sinks: ((l: MetricLine) => void)[], hooks: TrainingHooks, logEvery: number) {
+  const emit = (line: MetricLine) => sinks.forEach((s) => s(line));
+  return {
+    onStep(info: StepInfo) {
+      hooks.progress({ phase, epoch: info.epoch, step: info.step, steps: info.steps, loss: info.losses.loss, samplesPerS: info.samplesPerS });
+      const stepsPerEpoch = info.steps / cfg.epochs;
+      if (info.step % logEvery === 0 || info.step % stepsPerEpoch === 0) {
+        emit({ t: new Date().toISOString(), phase, kind: 'step', step: info.step, epoch: info.epoch, metrics: { ...info.losses, learning_rate: info.learningRate, samples_per_s: info.samplesPerS } });
+      }
+    },
+    onEpoch(info: EpochInfo) {
+      emit({ t: new Date().toISOString(), phase, kind: 'epoch', step: info.step, epoch: info.epoch, metrics: info.metrics });
+      const m = info.metrics;
+      const val = m.val_image_acc !== undefined ? ` val image ${pct(m.val_image_acc)} text ${pct(m.val_text_acc)}` : '';
+      hooks.log(`${phase} epoch ${info.epoch}/${cfg.epochs}: loss ${m.loss?.toFixed(4)}${val}`);
+    },
+    onCheckpoint: (name: string) => hooks.log(`${phase}: checkpoint ${name}`),
+    shouldStop: () => hooks.shouldStop(),
+    log: (message: string) => hooks.log(message),
+  };
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+
+function evalLine(phase: PhaseName, step: number, epoch: number, metrics: Record<string, number>): MetricLine {
+  return { t: new Date().toISOString(), phase, kind: 'eval', step, epoch, metrics };
+}
+
+function hasEvalLine(store: RunStore, phase: string): boolean {
+  return store.readMetrics().lines.some((l) => l.phase === phase && l.kind === 'eval');
+}
+
+function lastValMetrics(lines: MetricLine[], phase: string): Record<string, number> {
+  const epochs = lines.filter((l) => l.phase === phase && l.kind === 'epoch');
+  const last = epochs[epochs.length - 1]?.metrics ?? {};
+  const out: Record<string, number> = {};
+  for (const k of ['val_image_acc', 'val_text_acc']) if (last[k] !== undefined) out[k] = last[k];
+  return out;
+}
+
+/** Joint lines another worker wrote, replayed into this run's metrics (lines already there skipped). */
+function copyJointMetrics(joint: JointStore, store: RunStore): void {
+  if (!existsSync(joint.metricsFile)) return;
+  const key = (l: MetricLine) => `${l.phase}/${l.kind}/${l.step}`;
+  const have = new Set(store.readMetrics().lines.map(key));
+  const { lines } = parseMetricsJsonl(readFileSync(joint.metricsFile, 'utf8'));
+  store.appendMetrics(...lines.filter((l) => !have.has(key(l))));
+}
+
+function phaseMetrics(e: EvaluationResult, val: Record<string, number>, counts: { steps: number; trainImages: number; trainTexts: number }): Record<string, number> {
+  return { ...e.metrics, ...val, train_steps: counts.steps, train_images: counts.trainImages, train_texts: counts.trainTexts };
+}
+
+function writeSummary(
+  store: RunStore,
+  opts: TrainingOptions,
+  started: number,
+  phases: Record<string, PhaseSummary>,
+  last: EvaluationResult,
+  extra: Record<string, unknown>,
+): void {
+  const order = ['joint', 'retrain'].filter((p) => phases[p]);
+  const summary: RunSummary & Record<string, unknown> = {
+    runId: opts.runId,
+    backend: opts.backend,
+    durationS: (performance.now() - started) / 1000,
+    phases,
+    final: phases[order[order.length - 1]].metrics,
+    perClass: last.perClass,
+    confusion: last.confusion,
+    ...extra,
+  };
+  store.writeSummary(summary);
+}

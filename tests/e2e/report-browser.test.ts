@@ -1,0 +1,114 @@
+// The HTML report in a real headless Chromium: it loads offline with no console error and
+// every plot is drawn.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import sharp from 'sharp';
+import { buildReport, type ReportResult } from '../../runner/report/build.ts';
+import { loadStudy } from '../../runner/report/study.ts';
+import { writeRun, writeSyntheticStudy } from '../fixtures/runs-synthetic.ts';
+import { chromiumMissing, launchChromium, type Chromium } from '../helpers/browser.ts';
+
+const missing = chromiumMissing();
+const allowMissing = process.env.MMRUN_ALLOW_MISSING_SERVICES === '1';
+
+const EXPECTED_MARKS: Record<string, string[]> = {
+  'image-accuracy': ['mark-line', 'mark-area', 'mark-symbol'],
+  'learning-curves': ['mark-line', 'mark-rule'],
+  'shared-space': ['mark-line', 'mark-area'],
+  confusion: ['mark-rect', 'mark-text'],
+  embeddings: ['mark-symbol'],
+};
+
+describe.skipIf(missing !== undefined && allowMissing)('report in headless Chromium', () => {
+  let dir: string;
+  let result: ReportResult;
+  let chromium: Chromium;
+
+  beforeAll(async () => {
+    if (missing) throw new Error(missing);
+    dir = mkdtempSync(join(tmpdir(), 'mmrun-report-e2e-'));
+    const s = writeSyntheticStudy(join(dir, 'study'), {
+      ablation: true,
+      seeds: 4,
+      stateOf: (r) => (r.seed === 3 && r.coords['augmentation.ratio'] === 8 ? (r.ablation === 'baseline' ? 'running' : 'failed') : 'finished'),
+    });
+    // a run from an older version of the file
+    const old = structuredClone(s.plan.runs[0]);
+    old.id = 'a0a0a0a0a0a0';
+    old.config.training.joint.epochs = 7;
+    writeRun(s.artifactsDir, s.plan, old, 'finished');
+    result = await buildReport(loadStudy(s.file), { out: join(dir, 'out', 'report.html') });
+    chromium = await launchChromium();
+  });
+
+  afterAll(async () => {
+    await chromium?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('writes every plot as SVG and PNG beside the report', async () => {
+    expect(result.figures).toEqual(['image-accuracy', 'learning-curves', 'shared-space', 'confusion', 'embeddings']);
+    expect(result.skipped).toEqual([]);
+    for (const id of result.figures) {
+      const png = join(dir, 'out', 'plots', `${id}.png`);
+      expect(existsSync(join(dir, 'out', 'plots', `${id}.svg`))).toBe(true);
+      const meta = await sharp(png).metadata();
+      expect(meta.format).toBe('png');
+      expect(meta.width!).toBeGreaterThan(400);
+    }
+    const html = readFileSync(result.html, 'utf8');
+    expect(html).not.toMatch(/<script|<link |src="http|href="http/);
+  });
+
+  it('loads offline with no console error and draws every plot', async () => {
+    const page = await chromium.context.newPage();
+    const errors: string[] = [];
+    const requests: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error' || m.type() === 'warning') errors.push(`${m.type()}: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
+    page.on('request', (r) => requests.push(r.url()));
+    await page.goto(pathToFileURL(result.html).href, { waitUntil: 'load' });
+    expect(errors).toEqual([]);
+    expect(requests).toEqual([pathToFileURL(result.html).href]); // nothing fetched but the page itself
+
+    const plots = await page.$$eval('figure[data-plot]', (figs) =>
+      figs.map((f) => {
+        const svg = f.querySelector('svg');
+        const box = svg?.getBoundingClientRect();
+        const marks: Record<string, number> = {};
+        for (const g of Array.from(f.querySelectorAll('g[class*="mark-"]'))) {
+          const kind = Array.from(g.classList).find((c) => c.startsWith('mark-'))!;
+          // drawn items: path, rect, line or text elements with a non-empty geometry/content
+          const items = Array.from(g.querySelectorAll('path, rect, line, text')).filter((el) => {
+            if (el.tagName === 'text') return (el.textContent ?? '').trim() !== '';
+            const r = (el as SVGGraphicsElement).getBBox();
+            return r.width > 0 || r.height > 0;
+          });
+          marks[kind] = (marks[kind] ?? 0) + items.length;
+        }
+        return { id: f.getAttribute('data-plot'), width: box?.width ?? 0, height: box?.height ?? 0, marks };
+      }),
+    );
+    expect(plots.map((p) => p.id)).toEqual(Object.keys(EXPECTED_MARKS));
+    for (const p of plots) {
+      expect(p.width, p.id!).toBeGreaterThan(300);
+      expect(p.height, p.id!).toBeGreaterThan(150);
+      for (const kind of EXPECTED_MARKS[p.id!]) expect(p.marks[kind] ?? 0, `${p.id}: ${kind}`).toBeGreaterThan(0);
+    }
+    // 10 classes × 2 panels × (60 images + 60 texts) points in the PCA plot
+    expect(plots.find((p) => p.id === 'embeddings')!.marks['mark-symbol']).toBeGreaterThanOrEqual(240);
+
+    const text = await page.innerText('body');
+    expect(text).toMatch(/ratio 8: \+\d+\.\d points image accuracy at 1% images \(baseline\), 95% CI \[\+\d+\.\d, \+\d+\.\d\], p (=|<) [\d.]+, n = 3/);
+    expect(text).toMatch(/Runs not in the statistics/);
+    expect(text).toMatch(/Runs from an older version of the file/);
+    expect(text).toContain('a0a0a0a0a0a0');
+    await page.screenshot({ path: join(dir, 'out', 'screenshot.png'), fullPage: true });
+    await page.close();
+  });
+});

@@ -1,0 +1,99 @@
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cacheKey, createLimiter, estimateCost, openJsonlCache, retryAfterMs } from '../../runner/data/llm/index.ts';
+import { renderPrompt } from '../../runner/data/describe/openai.ts';
+import { tempDir } from '../helpers/data-config.ts';
+
+describe('JSONL cache', () => {
+  it('persists entries across opens; later lines win; failures are kept apart', () => {
+    const file = join(tempDir(), 'c', 'cache.jsonl');
+    const a = openJsonlCache<string>(file);
+    a.put('k1', 'one');
+    a.fail('k2', '500 after retries');
+    a.close();
+    const b = openJsonlCache<string>(file);
+    expect(b.get('k1')).toBe('one');
+    expect(b.has('k2')).toBe(false);
+    expect(b.failed().get('k2')).toBe('500 after retries');
+    b.put('k2', 'two');
+    b.close();
+    const c = openJsonlCache<string>(file);
+    expect(c.get('k2')).toBe('two');
+    expect(c.failed().size).toBe(0);
+    c.close();
+  });
+
+  it('warns about and ignores malformed lines, and repairs a torn last line before appending', () => {
+    const file = join(tempDir(), 'cache.jsonl');
+    writeFileSync(file, '{"k":"a","v":"A"}\nnot json\n{"k":1,"v":"x"}\n{"k":"b","v":"B"}\n{"k":"c","v":"tor');
+    const warnings: string[] = [];
+    const cache = openJsonlCache<string>(file, { warn: (m) => warnings.push(m) });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/cache\.jsonl: ignored 3 malformed line\(s\) \(line 2, 3, 5\)/);
+    expect([cache.get('a'), cache.get('b'), cache.has('c')]).toEqual(['A', 'B', false]);
+    cache.put('c', 'C');
+    cache.close();
+    const lines = readFileSync(file, 'utf8').split('\n');
+    expect(lines[lines.length - 2]).toBe('{"k":"c","v":"C"}');
+    const again = openJsonlCache<string>(file, { warn: () => {} });
+    expect(again.get('c')).toBe('C');
+    again.close();
+  });
+
+  it('notices a torn line appended by another process since it was opened', () => {
+    const file = join(tempDir(), 'cache.jsonl');
+    writeFileSync(file, '{"k":"a","v":"A"}\n');
+    const cache = openJsonlCache<string>(file);
+    appendFileSync(file, '{"k":"x","v":"hal');
+    cache.put('b', 'B');
+    cache.close();
+    const again = openJsonlCache<string>(file, { warn: () => {} });
+    expect(again.get('b')).toBe('B');
+    again.close();
+  });
+
+  it('keys are unambiguous', () => {
+    expect(cacheKey('ab', 'c')).not.toBe(cacheKey('a', 'bc'));
+    expect(cacheKey('x', 'y')).toBe(cacheKey('x', 'y'));
+  });
+});
+
+describe('LLM plumbing', () => {
+  it('reads retry-after in seconds, as an HTTP date, and retry-after-ms', () => {
+    expect(retryAfterMs(new Headers({ 'retry-after': '2' }))).toBe(2000);
+    expect(retryAfterMs(new Headers({ 'retry-after-ms': '150' }))).toBe(150);
+    const at = retryAfterMs(new Headers({ 'retry-after': new Date(Date.now() + 5000).toUTCString() }))!;
+    expect(at).toBeGreaterThan(3000);
+    expect(at).toBeLessThanOrEqual(5000);
+    expect(retryAfterMs(new Headers())).toBeUndefined();
+  });
+
+  it('the limiter never runs more than its bound at once', async () => {
+    const limit = createLimiter(3);
+    let active = 0;
+    let peak = 0;
+    await Promise.all(
+      Array.from({ length: 20 }, () =>
+        limit(async () => {
+          peak = Math.max(peak, ++active);
+          await new Promise((r) => setTimeout(r, 5));
+          active--;
+        }),
+      ),
+    );
+    expect(peak).toBe(3);
+  });
+
+  it('estimates cost from requests, tokens and prices', () => {
+    const e = estimateCost({ model: 'm', requests: 1000, cached: 5, inputTokensPerRequest: 100, maxOutputTokens: 50, prices: { perMillionInput: 1, perMillionOutput: 2 } });
+    expect(e).toMatchObject({ inputTokens: 100000, outputTokens: 50000, costUsd: 0.2, cached: 5 });
+  });
+
+  it('checks prompt placeholders against mention_class', () => {
+    const openai = { model: 'm', base_url: null, concurrency: 1, max_retries: 0, timeout_s: 1, max_tokens: 10, price_per_million_input: 0, price_per_million_output: 0 };
+    expect(renderPrompt({ describer: 'openai', mention_class: true, openai: { ...openai, prompt: 'Describe this {class_name}.' } }, 'cat')).toBe('Describe this cat.');
+    expect(() => renderPrompt({ describer: 'openai', mention_class: false, openai: { ...openai, prompt: 'A {class_name}' } }, 'cat')).toThrow(/uses \{class_name\}, but dataset\.descriptions\.mention_class is false/);
+    expect(() => renderPrompt({ describer: 'openai', mention_class: false, openai: { ...openai, prompt: 'Say {n} things' } }, 'cat')).toThrow(/\{n\}/);
+  });
+});
