@@ -85,6 +85,13 @@ export async function main(argv: string[]): Promise<number> {
 
 const isEntry = process.argv[1] && /mmrun(\.js)?$|cli\.ts$/.test(process.argv[1]);
 if (isEntry) {
+  // `mmrun plan x.yaml | head` closes the pipe early: that is not an error.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0);
+      throw err;
+    });
+  }
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -16,7 +16,7 @@ export const command: Command = {
   summary: 'Compare runs over seeds: mean, CI, delta vs control with paired tests',
   usage: 'mmrun compare <experiment.yaml> [--by a,b] [--metric m,...] [--sort m] [--format table|csv|json|markdown]',
   options: {
-    by: { type: 'string', description: 'Group rows by these grid paths / ablation / config paths (comma-separated); default: every grid axis and ablation' },
+    by: { type: 'string', description: 'Group rows by these grid paths, ablation or config paths (comma-separated); axes left out are pooled, each run still paired with its own control. Default: every grid axis and ablation' },
     metric: { type: 'string', description: 'Metrics to show (comma-separated; default: image_acc,text_acc,modality_gap,transfer_text_to_image_acc)' },
     sort: { type: 'string', description: 'Sort rows by this metric, best first' },
     format: { type: 'string', description: 'table, csv, json or markdown', default: 'table' },

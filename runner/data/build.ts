@@ -11,7 +11,7 @@ import type { Experiment, Dataset as DatasetConfig } from '../config/types.gen.t
 import { MmrunError } from '../errors.ts';
 import { datasetKey } from '../sweep/identity.ts';
 import { version } from '../version.ts';
-import { describeImage, type ImageAttributes } from './describe/attributes.ts';
+import { ATTRIBUTES_DESCRIBER_VERSION, describeImage, type ImageAttributes } from './describe/attributes.ts';
 import { describeWithOpenai } from './describe/openai.ts';
 import { requireApiKey } from './llm/client.ts';
 import { formatEstimate, formatUsage, type UsageTotals } from './llm/usage.ts';
@@ -74,7 +74,15 @@ export async function ensureDataset(config: Experiment, opts: EnsureOptions = {}
   }
   const { name, hash, dir, root } = datasetLocation(config, opts.artifactsDir);
   const done = () => existsSync(join(dir, 'manifest.json'));
-  if (done()) return { name, hash, dir, status: 'found', manifest: readManifest(dir) };
+  const found = (): DatasetRef => {
+    const manifest = readManifest(dir);
+    const v = manifest.descriptions.describerVersion;
+    if (manifest.descriptions.describer === 'attributes' && v !== ATTRIBUTES_DESCRIBER_VERSION) {
+      warn(`warning: ${dir} was described by attributes describer v${v ?? 0}, this mmrun has v${ATTRIBUTES_DESCRIBER_VERSION}; delete the folder to rebuild with the current texts`);
+    }
+    return { name, hash, dir, status: 'found', manifest };
+  };
+  if (done()) return found();
 
   const useLlm = cfg.descriptions.describer === 'openai';
   const apiKey = useLlm && !opts.dryRun ? requireApiKey('dataset.descriptions.describer: openai') : process.env.OPENAI_API_KEY;
@@ -85,11 +93,11 @@ export async function ensureDataset(config: Experiment, opts: EnsureOptions = {}
       isDone: done,
       onWait: (holder) => log(`waiting: ${holder} is building dataset ${name}-${hash}`),
     });
-    if (lock === 'done') return { name, hash, dir, status: 'found', manifest: readManifest(dir) };
+    if (lock === 'done') return found();
   }
   const tmp = join(root, `.tmp-${name}-${hash}-${hostname()}-${process.pid}`);
   try {
-    if (done()) return { name, hash, dir, status: 'found', manifest: readManifest(dir) };
+    if (done()) return found();
     const started = Date.now();
 
     const source: SourceData = await loadSource(cfg, (n, total) => opts.onProgress?.({ stage: 'load', label: 'decoding images', done: n, total, unit: 'images' }));
@@ -194,6 +202,7 @@ export async function ensureDataset(config: Experiment, opts: EnsureOptions = {}
       },
       descriptions: {
         describer: cfg.descriptions.describer,
+        ...(useLlm ? {} : { describerVersion: ATTRIBUTES_DESCRIBER_VERSION }),
         model: useLlm ? cfg.descriptions.openai.model : null,
         mentionClass: cfg.descriptions.mention_class,
         stats: textStats(texts.flat()),
@@ -208,7 +217,7 @@ export async function ensureDataset(config: Experiment, opts: EnsureOptions = {}
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if ((code === 'ENOTEMPTY' || code === 'EEXIST') && done()) {
-        return { name, hash, dir, status: 'found', manifest: readManifest(dir) }; // another builder won the race
+        return found(); // another builder won the race
       }
       if (code === 'ENOTEMPTY' || code === 'EEXIST') {
         // An incomplete folder (no manifest) from an older, interrupted layout: replace it.

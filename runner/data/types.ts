@@ -67,6 +67,8 @@ export interface DatasetManifest {
   splits: Record<SplitName, SplitSummary> & { extraTrainTexts: SplitSummary };
   descriptions: {
     describer: string;
+    /** attributes describer: ATTRIBUTES_DESCRIBER_VERSION that wrote the texts. */
+    describerVersion?: number;
     model: string | null;
     mentionClass: boolean;
     stats: TextStats;

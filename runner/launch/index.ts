@@ -186,6 +186,7 @@ async function runLocal(a: LocalArgs): Promise<SweepOutcome> {
     env: a.env,
     foreground,
     log,
+    killGraceS: a.env.MMRUN_KILL_GRACE_S ? Number(a.env.MMRUN_KILL_GRACE_S) : undefined,
   });
   log(
     `sweep ${a.plan.sweepId}: ${a.runs.length} run${a.runs.length === 1 ? '' : 's'}, ${jobs} at a time (${a.launcher.threads_per_run} thread${a.launcher.threads_per_run === 1 ? '' : 's'} each${machine.gpus ? `, ${machine.gpus} GPUs` : `, ${machine.cores} cores`}); logs in ${a.artifactsDir}/runs/<id>/log.txt`,

@@ -131,14 +131,16 @@ export class LocalPool {
     for (;;) {
       if (!this.stopping) this.fillSlots();
       if (this.active.length === 0 && (this.queue.length === 0 || this.stopping)) break;
+      let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
         this.wake = resolve;
         // Wake up for retries whose backoff ends, and to watch adopted workers.
         const soonest = Math.min(...this.queue.map((p) => p.notBefore), Infinity);
         const adopted = this.active.some((a) => a.adopted);
         const wait = adopted ? this.pollMs : soonest === Infinity ? 3_600_000 : Math.max(10, soonest - Date.now());
-        setTimeout(resolve, wait).unref?.();
+        timer = setTimeout(resolve, wait);
       });
+      clearTimeout(timer);
       this.wake = () => {};
       this.checkAdopted();
     }

@@ -251,8 +251,10 @@ export function compareRuns(runs: readonly RunResult[], opts: CompareOptions): C
     });
   }
 
+  // The ratio varies fastest, so each control row sits right above its treated rows.
+  const order = [...by.filter((k) => k !== RATIO_PATH), ...by.filter((k) => k === RATIO_PATH)];
   rows.sort((x, y) => {
-    for (const k of by) {
+    for (const k of order) {
       const c = compareValues(x.values[k], y.values[k]);
       if (c !== 0) return c;
     }

@@ -50,7 +50,7 @@ function readRun(spec: RunSpec, dir: string, problems: string[]): RunResult {
     const status = store.readStatus();
     const state: ReportRunState = status?.state ?? 'queued';
     if (state !== 'finished') {
-      const why = status?.error ? `${status.error.cause ? status.error.cause + ': ' : ''}${status.error.message}` : undefined;
+      const why = status?.error ? `${status.error.cause ? status.error.cause + ': ' : ''}${status.error.message}` : state === 'running' ? staleHeartbeat(status?.heartbeatAt) : undefined;
       return { ...base, state, problem: why };
     }
     const summary = store.readSummary();
@@ -60,6 +60,17 @@ function readRun(spec: RunSpec, dir: string, problems: string[]): RunResult {
     problems.push((err as Error).message);
     return { ...base, state: 'failed', problem: (err as Error).message };
   }
+}
+
+/** Workers refresh their heartbeat every 10 s; a much older one suggests a dead worker. */
+const STALE_AFTER_MS = 60_000;
+
+export function staleHeartbeat(heartbeatAt: string | undefined, now = Date.now()): string | undefined {
+  const t = heartbeatAt ? Date.parse(heartbeatAt) : NaN;
+  if (!Number.isFinite(t) || now - t < STALE_AFTER_MS) return undefined;
+  const minutes = Math.round((now - t) / 60_000);
+  const age = minutes < 120 ? `${minutes} min` : minutes < 48 * 60 ? `${Math.round(minutes / 60)} h` : `${Math.round(minutes / 1440)} days`;
+  return `no heartbeat for ${age}: the worker may be dead (see mmrun status)`;
 }
 
 function numericOnly(metrics: Record<string, unknown>): Record<string, number> {

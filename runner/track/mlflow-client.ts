@@ -120,8 +120,8 @@ export class MlflowClient {
     return r.experiment_id;
   }
 
-  /** The id of the active experiment with this name, created when missing. */
-  async ensureExperiment(name: string): Promise<string> {
+  /** The id of the active experiment with this name, created (with `tags`) when missing. */
+  async ensureExperiment(name: string, tags: KeyValue[] = []): Promise<string> {
     const found = await this.getExperimentByName(name);
     if (found?.lifecycle_stage === 'deleted') {
       throw new MmrunError(
@@ -131,7 +131,7 @@ export class MlflowClient {
     }
     if (found) return found.experiment_id;
     try {
-      return await this.createExperiment(name);
+      return await this.createExperiment(name, tags);
     } catch (err) {
       // Another process created it between our two calls.
       if (err instanceof MlflowError && err.errorCode === 'RESOURCE_ALREADY_EXISTS') {

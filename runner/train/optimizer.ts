@@ -2,11 +2,13 @@
 // every step (for the schedule), and save / restore their state for checkpoints.
 import * as tf from '@tensorflow/tfjs-core';
 import type { Phase } from '../config/types.gen.ts';
+import { FusedAdamOptimizer } from '../model/backend/fused-adam.ts';
 
 export function createOptimizer(kind: Phase['optimizer'], learningRate: number): tf.Optimizer {
   switch (kind) {
     case 'adam':
-      return tf.train.adam(learningRate);
+      // tfjs's Adam on other backends; one fused kernel per variable on wasm (same state).
+      return new FusedAdamOptimizer(learningRate);
     case 'sgd':
       return tf.train.sgd(learningRate);
     case 'momentum':

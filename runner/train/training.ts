@@ -79,7 +79,8 @@ export async function trainRun(opts: TrainingOptions): Promise<TrainingOutcome> 
     );
   }
   const logEvery = opts.stepLogEvery ?? 10;
-  const joint = new JointStore(opts.artifactsDir, jointKey(config, seed));
+  // Keyed on the config as given, so the key equals the one runner/sweep computes for the plan.
+  const joint = new JointStore(opts.artifactsDir, jointKey(opts.config, seed));
 
   // 1. The joint phase: trained once per joint key, by whoever takes the lock first.
   let result = joint.result();

@@ -77,10 +77,7 @@ export async function runWorker(runDir: string, opts: WorkerOptions = {}): Promi
     bar = undefined;
   };
   const hooks: TrainingHooks = {
-    log: (message) => {
-      if (bar && showBar) bar.progress.tick(0);
-      log(message);
-    },
+    log,
     progress: (p) => {
       live = { ...live, phase: p.phase, epoch: p.epoch, progress: { step: p.step, steps: p.steps, loss: p.loss, samplesPerS: p.samplesPerS } };
       if (!showBar || p.phase === 'waiting') return;

@@ -7,7 +7,7 @@ import type { Experiment } from '../../runner/config/types.gen.ts';
 import { ensureAugmentedSet } from '../../runner/data/augment/index.ts';
 import type { Dataset } from '../../runner/data/types.ts';
 import { MmrunError } from '../../runner/errors.ts';
-import { startChatStandin, type ChatStandin, type StandinReply } from '../helpers/openai-standin-chat.ts';
+import { startOpenaiStandin, type Standin } from '../helpers/openai-standin.ts';
 import { tempFiles } from '../helpers/tmp.ts';
 
 const CLASSES = ['ring', 'bar', 'cross'];
@@ -35,14 +35,19 @@ const PARAPHRASE = 'Rewrite this description in {n} different ways, one per line
 const sampleOf = (prompt: string) => Number(/sample (\d+)/.exec(prompt)?.[1]);
 const countOf = (prompt: string) => Number(/in (\d+) different ways/.exec(prompt)?.[1]);
 
-let standin: ChatStandin;
-let script: (prompt: string, index: number) => StandinReply;
+/** What the stand-in answers: a text, or an error status. */
+type Reply = string | { status: number; body?: unknown };
+let standin: Standin;
+let script: (prompt: string, index: number) => Reply;
 const savedKey = process.env.OPENAI_API_KEY;
 const logs: string[] = [];
 const opts = (artifactsDir: string) => ({ artifactsDir, onProgress: () => {}, log: (l: string) => logs.push(l) });
 
 beforeAll(async () => {
-  standin = await startChatStandin((prompt, index) => script(prompt, index));
+  standin = await startOpenaiStandin((req) => {
+    const r = script(req.prompt, req.n);
+    return typeof r === 'string' ? { text: r } : r;
+  });
 });
 afterAll(async () => {
   await standin.close();
@@ -50,6 +55,7 @@ afterAll(async () => {
 beforeEach(() => {
   process.env.OPENAI_API_KEY = 'test-key';
   standin.requests.length = 0;
+  standin.maxInFlight = 0;
   logs.length = 0;
 });
 afterEach(() => {
@@ -77,7 +83,7 @@ describe('llm augmentation (paraphrase) through the openai SDK', () => {
       return fresh(prompt, index).join('\n');
     };
     const { dir } = tempFiles();
-    const set = await ensureAugmentedSet(config(standin.baseURL, { endpoint: { prompt: PARAPHRASE } }), dataset(), opts(dir));
+    const set = await ensureAugmentedSet(config(standin.url, { endpoint: { prompt: PARAPHRASE } }), dataset(), opts(dir));
     expect(set.status).toBe('built');
     const texts = set.textsFor(2);
     expect(texts).toHaveLength(12);
@@ -91,26 +97,27 @@ describe('llm augmentation (paraphrase) through the openai SDK', () => {
     // 6 first-round requests + one 503 retried + sample 3 asked again
     expect(standin.requests).toHaveLength(8);
     expect(standin.requests[0].authorization).toBe('Bearer test-key');
+    expect(standin.maxInFlight).toBeLessThanOrEqual(3); // endpoint.concurrency
     expect(standin.requests.every((r) => r.model === 'stand-in')).toBe(true);
     expect(standin.requests.find((r) => sampleOf(r.prompt) === 0)!.prompt).toBe(PARAPHRASE.replace('{n}', '2').replace('{text}', 'A thin curved stroke, sample 0.'));
 
     // Found: nothing sent.
     standin.requests.length = 0;
-    const again = await ensureAugmentedSet(config(standin.baseURL, { endpoint: { prompt: PARAPHRASE } }), dataset(), opts(dir));
+    const again = await ensureAugmentedSet(config(standin.url, { endpoint: { prompt: PARAPHRASE } }), dataset(), opts(dir));
     expect(again.status).toBe('found');
     expect(standin.requests).toHaveLength(0);
     expect(again.textsFor(2)).toEqual(texts);
 
     // Set lost but cache kept: rebuilt from the cache, nothing sent, same texts.
     rmSync(join(dir, 'augmented', set.key!), { recursive: true });
-    const rebuilt = await ensureAugmentedSet(config(standin.baseURL, { endpoint: { prompt: PARAPHRASE } }), dataset(), opts(dir));
+    const rebuilt = await ensureAugmentedSet(config(standin.url, { endpoint: { prompt: PARAPHRASE } }), dataset(), opts(dir));
     expect(rebuilt.status).toBe('built');
     expect(standin.requests).toHaveLength(0);
     expect(rebuilt.textsFor(2)).toEqual(texts);
 
     // A larger ratio asks only for the missing variant of each text.
     script = (prompt, index) => fresh(prompt, index).join('\n');
-    const larger = await ensureAugmentedSet(config(standin.baseURL, { endpoint: { prompt: PARAPHRASE } }, 3), dataset(), opts(dir));
+    const larger = await ensureAugmentedSet(config(standin.url, { endpoint: { prompt: PARAPHRASE } }, 3), dataset(), opts(dir));
     expect(standin.requests).toHaveLength(N);
     expect(standin.requests.every((r) => countOf(r.prompt) === 1)).toBe(true);
     expect(larger.textsFor(2)).toEqual(texts);
@@ -119,7 +126,7 @@ describe('llm augmentation (paraphrase) through the openai SDK', () => {
 
   it('a prompt without {n} asks once per variant and takes the whole answer as one text', async () => {
     script = (prompt, index) => `Variant from request ${index} of stroke ${sampleOf(prompt)}.\nStill the same text.`;
-    const set = await ensureAugmentedSet(config(standin.baseURL, { endpoint: { prompt: 'Paraphrase: {text}' } }, 2), dataset(), opts(tempFiles().dir));
+    const set = await ensureAugmentedSet(config(standin.url, { endpoint: { prompt: 'Paraphrase: {text}' } }, 2), dataset(), opts(tempFiles().dir));
     expect(standin.requests).toHaveLength(N * 2);
     expect(set.textsFor(2)).toHaveLength(12);
     expect(set.textsFor(2)[0].text).toMatch(/^Variant from request \d+ of stroke 0\. Still the same text\.$/);
@@ -133,7 +140,7 @@ describe('llm augmentation (paraphrase) through the openai SDK', () => {
       return [`A ${cls} drawn in ink.`, ...Array.from({ length: n }, () => `Shape number ${k++} with soft edges.`)].join('\n');
     };
     const prompt = 'Write {n} short descriptions of a {class_name}, one per line, without naming it.';
-    const set = await ensureAugmentedSet(config(standin.baseURL, { mode: 'generate', endpoint: { prompt } }, 1), dataset(), opts(tempFiles().dir));
+    const set = await ensureAugmentedSet(config(standin.url, { mode: 'generate', endpoint: { prompt } }, 1), dataset(), opts(tempFiles().dir));
     expect(set.textsFor(1)).toHaveLength(N);
     expect(set.filtered.names_class).toBe(N);
     for (const r of standin.requests) expect(CLASSES.some((c) => r.prompt.includes(`a ${c},`))).toBe(true);
@@ -143,7 +150,7 @@ describe('llm augmentation (paraphrase) through the openai SDK', () => {
     script = (prompt, index) => fresh(prompt, index).join('\n');
     const { dir } = tempFiles();
     delete process.env.OPENAI_API_KEY;
-    const noKey = await ensureAugmentedSet(config(standin.baseURL, { endpoint: { prompt: PARAPHRASE } }), dataset(), opts(dir)).catch((e: unknown) => e);
+    const noKey = await ensureAugmentedSet(config(standin.url, { endpoint: { prompt: PARAPHRASE } }), dataset(), opts(dir)).catch((e: unknown) => e);
     expect(noKey).toBeInstanceOf(MmrunError);
     expect((noKey as Error).message).toMatch(/OPENAI_API_KEY is not set/);
     process.env.OPENAI_API_KEY = 'test-key';
@@ -156,7 +163,7 @@ describe('llm augmentation (paraphrase) through the openai SDK', () => {
       [{ endpoint: { prompt: 'Rewrite {txt}' } }, /unknown placeholder \{txt\}/],
     ];
     for (const [llm, message] of cases) {
-      const cfg = config(standin.baseURL, llm);
+      const cfg = config(standin.url, llm);
       if ((llm.endpoint as { base_url?: string }).base_url) cfg.augmentation.llm.endpoint.base_url = (llm.endpoint as { base_url: string }).base_url;
       const err = await ensureAugmentedSet(cfg, dataset(), opts(dir)).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(MmrunError);
@@ -168,7 +175,7 @@ describe('llm augmentation (paraphrase) through the openai SDK', () => {
 
   it('stops at once on a rejected key (401) and says so', async () => {
     script = () => ({ status: 401, body: { error: { message: 'invalid key' } } });
-    const err = await ensureAugmentedSet(config(standin.baseURL, { endpoint: { prompt: PARAPHRASE } }), dataset(), opts(tempFiles().dir)).catch((e: unknown) => e);
+    const err = await ensureAugmentedSet(config(standin.url, { endpoint: { prompt: PARAPHRASE } }), dataset(), opts(tempFiles().dir)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MmrunError);
     expect((err as Error).message).toMatch(/401/);
     expect(standin.requests.length).toBeLessThanOrEqual(3); // at most the requests already in flight
@@ -176,7 +183,7 @@ describe('llm augmentation (paraphrase) through the openai SDK', () => {
 
   it('an endpoint that only repeats itself ends in a clear error naming the counts', async () => {
     script = () => 'The same text every time.';
-    const err = await ensureAugmentedSet(config(standin.baseURL, { endpoint: { prompt: PARAPHRASE } }, 1), dataset(), opts(tempFiles().dir)).catch((e: unknown) => e);
+    const err = await ensureAugmentedSet(config(standin.url, { endpoint: { prompt: PARAPHRASE } }, 1), dataset(), opts(tempFiles().dir)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(MmrunError);
     expect((err as Error).message).toMatch(/5 of 6 text\(s\) got fewer than 1 usable output.*duplicate/);
   });

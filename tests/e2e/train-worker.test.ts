@@ -156,4 +156,27 @@ describe('worker', () => {
     expect(summary.phases.joint.steps).toBe(150);
     expect(store.readStatus()!.state).toBe('finished');
   }, 180_000);
+  it('checkpoints and exits as killed (143) on SIGTERM', async () => {
+    const { runDirs } = makeRuns(tmp('term'));
+    const store = RunStore.open(runDirs[0]);
+    const child = spawn(process.execPath, ['--import', 'tsx', 'tests/helpers/synthetic-worker.ts', runDirs[0]], {
+      cwd: process.cwd(),
+      env: { ...process.env, SYNTH_TRAIN: '1600' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const poll = setInterval(() => {
+      if (store.readMetrics().lines.filter((l) => l.kind === 'step').length >= 3) {
+        clearInterval(poll);
+        child.kill('SIGTERM');
+      }
+    }, 20);
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    clearInterval(poll);
+    expect(code, out).toBe(143);
+    expect(store.readStatus()).toMatchObject({ state: 'killed', error: { signal: 'SIGTERM', cause: 'killed' } });
+    expect(out).toMatch(/joint: checkpoint joint-epoch0-step\d+/);
+  }, 120_000);
 });

@@ -1,14 +1,23 @@
 /** Experiments for data tests: a YAML snippet through the real loader (defaults filled). */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll } from 'vitest';
 import { stringify } from 'yaml';
 import { loadExperiment } from '../../runner/config/index.ts';
 import type { Experiment } from '../../runner/config/types.gen.ts';
 
+const created: string[] = [];
+afterAll(() => {
+  for (const dir of created) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A fresh temp folder, removed after the test file. */
 export function tempDir(prefix = 'mmrun-data-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  created.push(dir);
+  return dir;
 }
 
 /** Writes an experiment file with the given dataset section into `dir` and loads it. */

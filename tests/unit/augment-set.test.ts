@@ -221,3 +221,14 @@ describe('method none and bad input', () => {
     expect(() => set.textsFor(-0.5)).toThrow(/from 0 to 1000/);
   });
 });
+
+describe('store', () => {
+  it('round-trips large layers with non-ASCII text and newlines across read chunks', async () => {
+    const { createSet, readVariants } = await import('../../runner/data/augment/store.ts');
+    const dir = join(tempFiles().dir, 'set');
+    const rows = Array.from({ length: 30000 }, (_, i) => [`é “quoted” ünïcödé ${i} ${'x'.repeat(i % 300)}`, `second\nline ${i} ✓`]);
+    const manifest = { format: 1, key: 'k', originals: rows.length, variantsPerText: 2, layers: [{ file: 'variants-0-2.jsonl', from: 0, to: 2, seconds: 0 }] };
+    expect(createSet(dir, manifest as never, rows)).toBe(true);
+    expect(readVariants(dir, manifest as never)).toEqual(rows);
+  });
+});

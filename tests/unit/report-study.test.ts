@@ -130,7 +130,7 @@ describe('mmrun compare', () => {
     expect(out).toMatch(/^ratio=0 frac=0\.01 +3\/3 .*control/m);
     expect(out).toMatch(/^ratio=2 frac=0\.01 +2\/3 .*\+\d\.\d \(n=2\).*1 running$/m);
     // the synthetic heartbeat is from 2026-01-01: flagged as stale
-    expect(out).toMatch(/Not in the statistics \(not finished\):\n {2}ratio=2 image_fraction=0\.01 seed=2 \(\w{12}\): running — no heartbeat for \d+ h: the worker may be dead/);
+    expect(out).toMatch(/Not in the statistics \(not finished\):\n {2}ratio=2 image_fraction=0\.01 seed=2 \(\w{12}\): running — no heartbeat for \d+ days: the worker may be dead/);
   });
 
   it('shows n/a, not a fake interval, with a single seed', async () => {

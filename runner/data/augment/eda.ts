@@ -6,7 +6,7 @@
  */
 import type { Rng } from '../rng.ts';
 import { createRng, seedFrom } from '../rng.ts';
-import type { Original, VariantGenerator } from './types.ts';
+import { yieldToEventLoop, type Original, type VariantGenerator } from './types.ts';
 import type { WordNet } from './wordnet.ts';
 
 export interface EdaRates {
@@ -178,6 +178,7 @@ export function edaGenerator(eda: Eda, rates: EdaRates, seed: number): VariantGe
         for (let j = from; j < to; j++) row.push(variant(original, j));
         out.push(row);
         onVariants?.(to - from);
+        if (out.length % 500 === 0) await yieldToEventLoop();
       }
       return { variants: out, counts: {} };
     },

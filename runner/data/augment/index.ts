@@ -9,6 +9,7 @@ import { MmrunError } from '../../errors.ts';
 import { createProgress } from '../../progress.ts';
 import { augmentationKey } from '../../sweep/identity.ts';
 import { version as VERSION } from '../../version.ts';
+import { ATTRIBUTES_DESCRIBER_VERSION } from '../describe/attributes.ts';
 import type { Dataset } from '../types.ts';
 import { attributeResampleGenerator, checkAttributeResample } from './attribute-resample.ts';
 import { Eda, edaGenerator } from './eda.ts';
@@ -46,6 +47,7 @@ export async function ensureAugmentedSet(config: Experiment, dataset: Dataset, o
   const needed = variantsNeeded(ratio);
 
   const found = readManifest(dir);
+  if (found) warnIfStale(found, dir, opts);
   if (found && found.variantsPerText >= needed) return openSet(dir, checkMatches(found, dir, dataset, originals), originals, 'found');
   if (!found && needed === 0) return setOf(null, key, aug.method, aug.llm.mode, aug.seed, originals, () => [], 0, {}, 'found');
   if (aug.method === 'llm') llmEnvironment(aug.llm); // a missing key fails here, before any work
@@ -72,7 +74,7 @@ export async function ensureAugmentedSet(config: Experiment, dataset: Dataset, o
     const started = Date.now();
     const result = await generator.generate(originals, from, needed, report.tick, stored);
     const seconds = (Date.now() - started) / 1000;
-    report.done(`${(total / Math.max(seconds, 1e-3)).toFixed(0)} texts/s`);
+    report.done();
     if (Object.values(result.counts).some((n) => n > 0)) log(`augmented set ${key}: dropped outputs: ${formatCounts(result.counts)}`);
 
     const now = new Date().toISOString();
@@ -137,7 +139,16 @@ function paramsOf(config: Experiment): unknown {
     const { model, base_url, prompt, max_tokens } = aug.llm.endpoint;
     return { mode: aug.llm.mode, model, base_url, prompt, max_tokens };
   }
+  if (aug.method === 'attribute-resample') return { describerVersion: ATTRIBUTES_DESCRIBER_VERSION };
   return {};
+}
+
+/** A set rendered by an older describer still works; say that it reads unlike the current texts. */
+function warnIfStale(manifest: AugmentManifest, dir: string, opts: AugmentOptions): void {
+  const version = (manifest.params as { describerVersion?: number } | null)?.describerVersion;
+  if (manifest.method === 'attribute-resample' && version !== ATTRIBUTES_DESCRIBER_VERSION) {
+    (opts.log ?? console.log)(`warning: ${dir} was rendered by attributes describer v${version ?? 0}, this mmrun has v${ATTRIBUTES_DESCRIBER_VERSION}; delete the folder to rebuild it`);
+  }
 }
 
 function checkMatches(manifest: AugmentManifest, dir: string, dataset: Dataset, originals: Original[]): AugmentManifest {
@@ -229,7 +240,7 @@ function emit(opts: AugmentOptions, event: AugmentProgressEvent): void {
 }
 
 /** Progress to the caller's callback when given, else a bar (plain lines off a terminal). */
-function progressReporter(opts: AugmentOptions, label: string, total: number): { tick: (n: number) => void; done: (extra: string) => void } {
+function progressReporter(opts: AugmentOptions, label: string, total: number): { tick: (n: number) => void; done: (extra?: string) => void } {
   if (opts.onProgress) {
     let done = 0;
     let sentAt = 0;

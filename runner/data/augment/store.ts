@@ -5,8 +5,9 @@
  * manifest exists, and whatever the manifest lists is there.
  */
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 import { MmrunError } from '../../errors.ts';
 import type { AugmentManifest } from './types.ts';
 
@@ -26,21 +27,45 @@ export function readManifest(dir: string): AugmentManifest | null {
 export function readVariants(dir: string, manifest: AugmentManifest): string[][] {
   const rows: string[][] = Array.from({ length: manifest.originals }, () => []);
   for (const layer of manifest.layers) {
-    const lines = readFileSync(join(dir, layer.file), 'utf8').split('\n');
-    for (let i = 0; i < manifest.originals; i++) {
-      const row = JSON.parse(lines[i]) as string[];
-      if (row.length !== layer.to - layer.from) {
-        throw new MmrunError(`augmented set ${dir}: ${layer.file} line ${i + 1} holds ${row.length} variants, expected ${layer.to - layer.from}`, `delete ${dir} to rebuild it`);
-      }
-      rows[i].push(...row);
+    const damaged = (what: string) => new MmrunError(`augmented set ${dir}: ${layer.file} ${what}`, `delete ${dir} to rebuild it`);
+    let i = 0;
+    for (const line of readLines(join(dir, layer.file))) {
+      if (i >= manifest.originals) throw damaged(`has more than ${manifest.originals} lines`);
+      const row = JSON.parse(line) as string[];
+      if (row.length !== layer.to - layer.from) throw damaged(`line ${i + 1} holds ${row.length} variants, expected ${layer.to - layer.from}`);
+      rows[i++].push(...row);
     }
+    if (i !== manifest.originals) throw damaged(`has ${i} lines, expected ${manifest.originals}`);
   }
   return rows;
 }
 
+/** Lines of a file read in chunks: a layer of a large set can exceed the longest string V8 allows. */
+function* readLines(file: string): Generator<string> {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(1 << 22);
+    const decoder = new StringDecoder('utf8'); // keeps a character cut by a chunk boundary whole
+    let rest = '';
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) break;
+      const parts = (rest + decoder.write(buf.subarray(0, n))).split('\n');
+      rest = parts.pop()!;
+      for (const p of parts) if (p !== '') yield p;
+    }
+    if (rest !== '') yield rest;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export const layerFile = (from: number, to: number): string => `variants-${from}-${to}.jsonl`;
 
-const layerText = (rows: string[][]): string => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+/** The layer file's text in chunks of lines (one JSON array of variants per original). */
+function* layerChunks(rows: string[][]): Generator<string> {
+  for (let i = 0; i < rows.length; i += 2000) yield rows.slice(i, i + 2000).map((r) => JSON.stringify(r) + '\n').join('');
+}
 
 /**
  * Creates the set folder from its first layer: built aside, then renamed into place. Returns
@@ -52,7 +77,7 @@ export function createSet(dir: string, manifest: AugmentManifest, rows: string[]
   mkdirSync(tmp);
   try {
     const layer = manifest.layers[0];
-    writeDurable(join(tmp, layer.file), layerText(rows));
+    writeDurable(join(tmp, layer.file), layerChunks(rows));
     writeDurable(join(tmp, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
     if (existsSync(join(dir, MANIFEST))) {
       rmSync(tmp, { recursive: true, force: true });
@@ -71,11 +96,11 @@ export function createSet(dir: string, manifest: AugmentManifest, rows: string[]
 /** Adds a layer to a complete set: its file first, then the manifest that lists it. */
 export function extendSet(dir: string, manifest: AugmentManifest, rows: string[][]): void {
   const layer = manifest.layers[manifest.layers.length - 1];
-  writeAtomic(join(dir, layer.file), layerText(rows));
+  writeAtomic(join(dir, layer.file), layerChunks(rows));
   writeAtomic(join(dir, MANIFEST), JSON.stringify(manifest, null, 2) + '\n');
 }
 
-function writeAtomic(file: string, content: string): void {
+function writeAtomic(file: string, content: string | Iterable<string>): void {
   const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     writeDurable(tmp, content);
@@ -86,10 +111,10 @@ function writeAtomic(file: string, content: string): void {
   }
 }
 
-function writeDurable(file: string, content: string): void {
+function writeDurable(file: string, content: string | Iterable<string>): void {
   const fd = openSync(file, 'w');
   try {
-    writeSync(fd, content);
+    for (const chunk of typeof content === 'string' ? [content] : content) writeSync(fd, chunk);
     fsyncSync(fd);
   } finally {
     closeSync(fd);

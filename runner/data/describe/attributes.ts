@@ -8,6 +8,9 @@ import { createRng, fnv1a, pick, type Rng } from '../rng.ts';
 import { measureColours, type ColourName } from './colour-features.ts';
 import { measureStrokes } from './stroke-features.ts';
 
+/** Bump when extraction or wording changes: datasets record it, and a mismatch is warned about. */
+export const ATTRIBUTES_DESCRIBER_VERSION = 1;
+
 export type Thickness = 'hairline' | 'thin' | 'medium' | 'thick' | 'heavy';
 export type Slant = 'strong-left' | 'left' | 'upright' | 'right' | 'strong-right';
 export type Size = 'small' | 'medium' | 'large';

@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import type { Descriptions } from '../../config/types.gen.ts';
 import { MmrunError } from '../../errors.ts';
 import { cacheKey, openJsonlCache } from '../llm/cache.ts';
-import { clientOptionsFrom, createLlmClient, LlmFatalError, type LlmClient } from '../llm/client.ts';
+import { clientOptionsFrom, createLimiter, createLlmClient, LlmFatalError, type LlmClient } from '../llm/client.ts';
 import { estimateCost, estimateTextTokens, imageTokens, type CostEstimate, type UsageTotals } from '../llm/usage.ts';
 
 export const DEFAULT_PROMPT =
@@ -114,8 +114,12 @@ export async function describeWithOpenai(
       let fatal: LlmFatalError | undefined;
       const total = pending.size;
       opts.onProgress?.(0, total);
+      // Bound the whole item (encoding included), not just the request: 70k images encoded up
+      // front would hold hundreds of MB of base64.
+      const limit = createLimiter(o.concurrency);
       await Promise.all(
-        [...pending].map(async ([key, i]) => {
+        [...pending].map(([key, i]) => limit(async () => {
+          if (fatal) return;
           try {
             const url = await toDataUrl(items[i].pixels, shape);
             const res = await client!.chat([
@@ -140,7 +144,7 @@ export async function describeWithOpenai(
             done++;
             opts.onProgress?.(done, total, client!.usage.retries ? `${client!.usage.retries} retries` : undefined);
           }
-        }),
+        })),
       );
       if (fatal) throw fatal;
     }

@@ -105,3 +105,4 @@ export async function initBackend(choice: BackendChoice, opts?: BackendOptions):
 }
 
 export { registerTrainingKernels } from './kernels/index.ts';
+export { FusedAdamOptimizer } from './fused-adam.ts';

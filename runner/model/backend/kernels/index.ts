@@ -9,6 +9,8 @@ import { provide } from './registry.ts';
 import { sum } from './sum.ts';
 import { gatherV2 } from './gather-v2.ts';
 import { splitV } from './split-v.ts';
+import { cast } from './cast.ts';
+import { ADAM_UPDATE, adamUpdate } from './adam-update.ts';
 import { unsortedSegmentSum } from './unsorted-segment-sum.ts';
 
 export const TRAINING_KERNELS = {
@@ -21,6 +23,8 @@ export const TRAINING_KERNELS = {
   GatherV2: gatherV2,
   SplitV: splitV,
   Sum: sum,
+  Cast: cast,
+  [ADAM_UPDATE]: adamUpdate,
 };
 
 /** Registers every kernel above on the wasm backend (idempotent; call before or after it starts). */

@@ -10,6 +10,7 @@ export interface SimdKernels {
   max_pool_grad(x: number, dy: number, dx: number, B: number, H: number, W: number, C: number, OH: number, OW: number, FH: number, FW: number, sh: number, sw: number, pt: number, pl: number): void;
   segment_sum(data: number, ids: number, n: number, inner: number, segments: number, out: number): void;
   reduce_sum(x: number, outer: number, red: number, inner: number, out: number): void;
+  adam(x: number, g: number, m: number, v: number, out: number, n: number, b1: number, b2: number, c1: number, c2: number, lr: number, eps: number): void;
 }
 
 /** The parts of tfjs's BackendWasm our kernels use (not in its public typings). */

@@ -430,6 +430,62 @@ const reduceSum = `
     (br $o_loop)))
 )`;
 
+/**
+ * One Adam step over n floats, in place on m and v, new values into out:
+ * m = b1·m + (1−b1)·g; v = b2·v + (1−b2)·g²; out = x − lr·(m·c1) / (√(v·c2) + eps),
+ * with c1 = 1/(1−b1^t), c2 = 1/(1−b2^t) (bias corrections).
+ */
+const adam = `
+(func (export "adam") (param $x i32) (param $g i32) (param $m i32) (param $v i32) (param $out i32) (param $n i32)
+    (param $b1 f32) (param $b2 f32) (param $c1 f32) (param $c2 f32) (param $lr f32) (param $eps f32)
+  (local $i i32) (local $vecEnd i32) (local $gv v128) (local $mv v128) (local $vv v128)
+  (local $B1 v128) (local $B2 v128) (local $A1 v128) (local $A2 v128) (local $C1 v128) (local $C2 v128) (local $LR v128) (local $EPS v128)
+  (local $gs f32) (local $ms f32) (local $vs f32)
+  (local.set $B1 (f32x4.splat (local.get $b1)))
+  (local.set $B2 (f32x4.splat (local.get $b2)))
+  (local.set $A1 (f32x4.splat (f32.sub (f32.const 1) (local.get $b1))))
+  (local.set $A2 (f32x4.splat (f32.sub (f32.const 1) (local.get $b2))))
+  (local.set $C1 (f32x4.splat (local.get $c1)))
+  (local.set $C2 (f32x4.splat (local.get $c2)))
+  (local.set $LR (f32x4.splat (local.get $lr)))
+  (local.set $EPS (f32x4.splat (local.get $eps)))
+  (local.set $vecEnd (i32.and (local.get $n) (i32.const -4)))
+  (block $v_done (loop $v_loop
+    (br_if $v_done (i32.ge_s (local.get $i) (local.get $vecEnd)))
+    (local.set $gv (v128.load (local.get $g)))
+    (local.set $mv (f32x4.add (f32x4.mul (local.get $B1) (v128.load (local.get $m))) (f32x4.mul (local.get $A1) (local.get $gv))))
+    (local.set $vv (f32x4.add (f32x4.mul (local.get $B2) (v128.load (local.get $v))) (f32x4.mul (local.get $A2) (f32x4.mul (local.get $gv) (local.get $gv)))))
+    (v128.store (local.get $m) (local.get $mv))
+    (v128.store (local.get $v) (local.get $vv))
+    (v128.store (local.get $out) (f32x4.sub (v128.load (local.get $x))
+      (f32x4.div (f32x4.mul (local.get $LR) (f32x4.mul (local.get $mv) (local.get $C1)))
+                 (f32x4.add (f32x4.sqrt (f32x4.mul (local.get $vv) (local.get $C2))) (local.get $EPS)))))
+    (local.set $x (i32.add (local.get $x) (i32.const 16)))
+    (local.set $g (i32.add (local.get $g) (i32.const 16)))
+    (local.set $m (i32.add (local.get $m) (i32.const 16)))
+    (local.set $v (i32.add (local.get $v) (i32.const 16)))
+    (local.set $out (i32.add (local.get $out) (i32.const 16)))
+    (local.set $i (i32.add (local.get $i) (i32.const 4)))
+    (br $v_loop)))
+  (block $s_done (loop $s_loop
+    (br_if $s_done (i32.ge_s (local.get $i) (local.get $n)))
+    (local.set $gs (f32.load (local.get $g)))
+    (local.set $ms (f32.add (f32.mul (local.get $b1) (f32.load (local.get $m))) (f32.mul (f32.sub (f32.const 1) (local.get $b1)) (local.get $gs))))
+    (local.set $vs (f32.add (f32.mul (local.get $b2) (f32.load (local.get $v))) (f32.mul (f32.sub (f32.const 1) (local.get $b2)) (f32.mul (local.get $gs) (local.get $gs)))))
+    (f32.store (local.get $m) (local.get $ms))
+    (f32.store (local.get $v) (local.get $vs))
+    (f32.store (local.get $out) (f32.sub (f32.load (local.get $x))
+      (f32.div (f32.mul (local.get $lr) (f32.mul (local.get $ms) (local.get $c1)))
+               (f32.add (f32.sqrt (f32.mul (local.get $vs) (local.get $c2))) (local.get $eps)))))
+    (local.set $x (i32.add (local.get $x) (i32.const 4)))
+    (local.set $g (i32.add (local.get $g) (i32.const 4)))
+    (local.set $m (i32.add (local.get $m) (i32.const 4)))
+    (local.set $v (i32.add (local.get $v) (i32.const 4)))
+    (local.set $out (i32.add (local.get $out) (i32.const 4)))
+    (local.set $i (i32.add (local.get $i) (i32.const 1)))
+    (br $s_loop)))
+)`;
+
 export function kernelsWat(): string {
   return [
     '(module',
@@ -443,6 +499,7 @@ export function kernelsWat(): string {
     maxPoolGradVec,
     segmentSum,
     reduceSum,
+    adam,
     ')',
   ].join('\n');
 }

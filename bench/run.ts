@@ -1,0 +1,129 @@
+// `npm run bench [-- --json] [--steps N] [--reps N] [--threads N] [--models cnn,text,multimodal]`
+// Trains each workload for a fixed number of steps after warm-up, on mmrun's backend and on the
+// PyTorch reference (bench/reference.py, same architecture and thread count), alternating them
+// in the same run; reports the median over repetitions of training and forward throughput and
+// the peak memory of each process.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { MODEL_NAMES } from './models.ts';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { values } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    steps: { type: 'string', default: '30' },
+    warmup: { type: 'string', default: '5' },
+    reps: { type: 'string', default: '3' },
+    threads: { type: 'string', default: '1' },
+    'reference-threads': { type: 'string' },
+    backend: { type: 'string', default: 'auto' },
+    models: { type: 'string', default: MODEL_NAMES.join(',') },
+    python: { type: 'string', default: path.join(root, '.venv-bench', 'bin', 'python') },
+  },
+});
+const reps = Math.max(1, Number(values.reps));
+const models = values.models!.split(',').filter(Boolean);
+for (const m of models) if (!(MODEL_NAMES as readonly string[]).includes(m)) throw new Error(`--models: unknown model '${m}' (expected ${MODEL_NAMES.join(', ')})`);
+const common = ['--steps', values.steps!, '--warmup', values.warmup!];
+const refThreads = values['reference-threads'] ?? values.threads!;
+const haveReference = existsSync(values.python!);
+
+interface Measurement {
+  backend: string;
+  detail?: string;
+  train_samples_per_s: number;
+  forward_samples_per_s: number;
+  peak_rss_mb: number;
+}
+
+function measure(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}): Measurement {
+  const r = spawnSync(cmd, args, { cwd: root, encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 1 << 24 });
+  const line = r.stdout?.split('\n').find((l) => l.startsWith('{'));
+  if (r.status !== 0 || !line) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status}):\n${(r.stderr ?? '').split('\n').filter((l) => l.length < 500).slice(-15).join('\n')}`);
+  return JSON.parse(line) as Measurement;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+const ours = new Map<string, Measurement[]>();
+const theirs = new Map<string, Measurement[]>();
+const log = (msg: string) => process.stderr.write(`${msg}\n`);
+for (let rep = 1; rep <= reps; rep++) {
+  for (const model of models) {
+    // Alternate which side goes first so slow drifts in machine load do not favour one side.
+    const runOurs = () => {
+      const m = measure(process.execPath, ['--import', 'tsx', 'bench/worker.ts', '--model', model, '--backend', values.backend!, '--threads', values.threads!, ...common], { MMRUN_THREADS: values.threads! });
+      ours.set(model, [...(ours.get(model) ?? []), m]);
+      log(`rep ${rep}/${reps} ${model} mmrun/${m.backend}: ${m.train_samples_per_s.toFixed(0)} samples/s`);
+    };
+    const runRef = () => {
+      if (!haveReference) return;
+      const m = measure(values.python!, ['bench/reference.py', '--model', model, '--threads', refThreads, ...common], { OMP_NUM_THREADS: refThreads, MKL_NUM_THREADS: refThreads });
+      theirs.set(model, [...(theirs.get(model) ?? []), m]);
+      log(`rep ${rep}/${reps} ${model} pytorch: ${m.train_samples_per_s.toFixed(0)} samples/s`);
+    };
+    if (rep % 2) {
+      runOurs();
+      runRef();
+    } else {
+      runRef();
+      runOurs();
+    }
+  }
+}
+
+const results = models.map((name) => {
+  const o = ours.get(name)!;
+  const t = theirs.get(name);
+  const sps = median(o.map((m) => m.train_samples_per_s));
+  const ref = t ? median(t.map((m) => m.train_samples_per_s)) : null;
+  const fwd = median(o.map((m) => m.forward_samples_per_s));
+  const refFwd = t ? median(t.map((m) => m.forward_samples_per_s)) : null;
+  return {
+    name,
+    backend: o[0].backend,
+    samples_per_s: Math.round(sps),
+    reference_samples_per_s: ref === null ? null : Math.round(ref),
+    ratio: ref === null ? null : Number((sps / ref).toFixed(2)),
+    forward_samples_per_s: Math.round(fwd),
+    reference_forward_samples_per_s: refFwd === null ? null : Math.round(refFwd),
+    forward_ratio: refFwd === null ? null : Number((fwd / refFwd).toFixed(2)),
+    peak_rss_mb: Math.round(median(o.map((m) => m.peak_rss_mb))),
+    reference_peak_rss_mb: t ? Math.round(median(t.map((m) => m.peak_rss_mb))) : null,
+  };
+});
+const machine = {
+  cpu: os.cpus()[0]?.model ?? 'unknown',
+  cores: os.cpus().length,
+  node: process.version,
+  threads: Number(values.threads),
+  reference_threads: Number(refThreads),
+  reference: haveReference ? theirs.values().next().value?.[0]?.backend ?? null : null,
+  backend_detail: ours.values().next().value?.[0]?.detail ?? null,
+  steps: Number(values.steps),
+  warmup: Number(values.warmup),
+  repetitions: reps,
+  load_average: os.loadavg().map((x) => Number(x.toFixed(2))),
+};
+
+if (values.json) {
+  console.log(JSON.stringify({ results, machine }, null, 2));
+} else {
+  const rows = [
+    ['model', 'backend', 'train samples/s', 'PyTorch', 'ratio', 'forward samples/s', 'PyTorch', 'ratio', 'peak RSS MB', 'PyTorch'],
+    ...results.map((r) => [r.name, r.backend, r.samples_per_s, r.reference_samples_per_s ?? '-', r.ratio ?? '-', r.forward_samples_per_s, r.reference_forward_samples_per_s ?? '-', r.forward_ratio ?? '-', r.peak_rss_mb, r.reference_peak_rss_mb ?? '-'].map(String)),
+  ];
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
+  for (const r of rows) console.log(r.map((c, i) => String(c).padStart(i < 2 ? 0 : widths[i]).padEnd(i < 2 ? widths[i] : 0)).join('  '));
+  console.log(`\n${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; mmrun ${machine.threads} thread(s), reference ${machine.reference_threads} thread(s); ${machine.steps} steps after ${machine.warmup} warm-up, median of ${reps}; load ${machine.load_average.join(' ')}`);
+  console.log(`mmrun backend: ${machine.backend_detail}`);
+  console.log(haveReference ? `reference: ${machine.reference}` : `no PyTorch reference: run \`bash bench/setup.sh\` to install it into .venv-bench`);
+}

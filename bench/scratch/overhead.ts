@@ -1,0 +1,10 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../../runner/model/backend/index.ts';
+import { registerGradients } from '../../runner/model/gradients.ts';
+await registerGradients();
+await initBackend('wasm');
+const a = tf.variable(tf.ones([64])); const b = tf.ones([64]);
+const cpu = (f: () => void, n: number) => { for (let i = 0; i < 3; i++) f(); const c = process.cpuUsage(); for (let i = 0; i < n; i++) f(); const u = process.cpuUsage(c); return (u.user + u.system) / 1000 / n; };
+const N = 400;
+console.log('fwd-only 400 adds (ms):', cpu(() => tf.tidy(() => { let x: tf.Tensor = a; for (let i = 0; i < N; i++) x = tf.add(x, b); return x; }).dispose(), 20).toFixed(2));
+console.log('grad of 400 adds (ms):', cpu(() => tf.tidy(() => { const { grads } = tf.variableGrads(() => { let x: tf.Tensor = a; for (let i = 0; i < N; i++) x = tf.add(x, b); return tf.sum(x) as tf.Scalar; }, [a]); return grads[a.name]; }).dispose(), 20).toFixed(2));

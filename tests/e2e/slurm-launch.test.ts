@@ -1,0 +1,101 @@
+/**
+ * The Slurm launcher against a real single-node Slurm cluster started by the test
+ * (tests/helpers/slurm-cluster.ts), with fixture workers as array tasks.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixtureSweep, waitFor } from '../helpers/launch-sweep.ts';
+import { slurmMissing, startSlurmCluster, type SlurmCluster } from '../helpers/slurm-cluster.ts';
+
+const missing = slurmMissing();
+const allowSkip = process.env.MMRUN_ALLOW_MISSING_SERVICES === '1';
+const yaml = (launcher: string, seeds = '[0, 1, 2, 3]') => `name: fx\nseeds: ${seeds}\nlauncher: ${launcher}\n`;
+
+describe.skipIf(missing !== undefined && allowSkip)('slurm launcher (real single-node cluster)', () => {
+  let cluster: SlurmCluster;
+  const env = () => ({ ...cluster.env, MMRUN_SLURM_POLL_MS: '300' });
+
+  beforeAll(async () => {
+    if (missing) throw new Error(`Slurm is not available: ${missing}`);
+    cluster = await startSlurmCluster();
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('runs the sweep as one job array; OOM (137) and segfault (139) are recorded, the others finish; a rerun finishes the rest', { timeout: 120_000 }, () => {
+    const s = fixtureSweep(yaml('{ type: slurm, jobs: 2 }'), { ...env(), FIXTURE_BEHAVIOURS: '{"1":"exit137","2":"exit139"}' });
+    const r = s.mmrun(['run', 'sweep.yaml']);
+    expect(r.out).toMatch(/submitted Slurm job array \d+ \(4 tasks, 2 at a time\)/);
+    expect(r.status).toBe(1);
+    const [ok0, oom, segv, ok3] = s.runIds;
+    expect(s.status(oom)).toMatchObject({ state: 'failed', error: { cause: 'oom', exitCode: 137 } });
+    expect(s.status(segv)).toMatchObject({ state: 'failed', error: { cause: 'segfault', exitCode: 139 } });
+    for (const id of [ok0, ok3]) expect(s.status(id)?.state).toBe('finished');
+    // Each task is one run: the task id is recorded in the run's status and its start line.
+    const jobId = (s.status(ok0)?.launcher?.slurmJobId as string).split('_')[0];
+    s.runIds.forEach((id, k) => {
+      expect(s.status(id)?.launcher).toMatchObject({ type: 'slurm', slurmJobId: `${jobId}_${k}` });
+      expect(s.starts(id)[0]).toMatch(new RegExp(`task=${k}$`));
+    });
+    const status = s.mmrun(['status', 'sweep.yaml']);
+    expect(status.out).toMatch(new RegExp(`${oom}\\s+seed=1\\s+failed.*${jobId}_1 FAILED.*oom`));
+
+    const again = s.mmrun(['run', 'sweep.yaml'], { FIXTURE_BEHAVIOURS: '{}' });
+    expect(again.status).toBe(0);
+    expect(again.out).toMatch(/\(2 tasks, 2 at a time\)/);
+    for (const id of s.runIds) expect(s.finishes(id)).toHaveLength(1);
+  });
+
+  it('kill -9 of the launcher mid-sweep, then rerun: every run finished exactly once', { timeout: 120_000 }, async () => {
+    const s = fixtureSweep(yaml('{ type: slurm, jobs: 2 }', '[0, 1, 2, 3, 4, 5]'), { ...env(), FIXTURE_EPOCHS: '4', FIXTURE_EPOCH_MS: '300' });
+    const first = s.start(['run', 'sweep.yaml']);
+    await waitFor('a run finished', () => s.runIds.some((id) => s.finishes(id).length > 0), 60_000);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const rerun = s.mmrun(['run', 'sweep.yaml']);
+    expect(rerun.status).toBe(0);
+    expect(rerun.out).toMatch(/following \d+ runs? already submitted|nothing to do/);
+    for (const id of s.runIds) {
+      expect(s.status(id)?.state).toBe('finished');
+      expect(s.finishes(id)).toHaveLength(1);
+      expect(s.starts(id)).toHaveLength(1);
+    }
+  });
+
+  it('--detach returns at once; a cancelled (preempted) task resumes from its checkpoint on the next run', { timeout: 120_000 }, async () => {
+    const s = fixtureSweep(yaml('{ type: slurm, jobs: 1 }', '[0, 1]'), { ...env(), FIXTURE_EPOCHS: '40', FIXTURE_EPOCH_MS: '100' });
+    const t0 = Date.now();
+    const d = s.mmrun(['run', 'sweep.yaml', '--detach']);
+    expect(d.status).toBe(0);
+    expect(d.out).toMatch(/Detached/);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    await waitFor('task 0 past epoch 3', () => (s.status(s.runIds[0])?.epoch ?? 0) >= 3, 60_000);
+    const c = s.mmrun(['cancel', 'sweep.yaml']);
+    expect(c.out).toMatch(/Cancelled Slurm job/);
+    await waitFor('task 0 stopped', () => s.status(s.runIds[0])?.state === 'killed', 30_000);
+    const rerun = s.mmrun(['run', 'sweep.yaml'], { FIXTURE_EPOCH_MS: '10' });
+    expect(rerun.status).toBe(0);
+    expect(s.finishes(s.runIds[0])[0]).toMatch(/resumedFrom=([3-9]|\d\d)/);
+    expect(s.finishes(s.runIds[1])).toHaveLength(1);
+  });
+
+  it('sbatch missing: a clear error before anything is submitted or written', { timeout: 60_000 }, () => {
+    const s = fixtureSweep(yaml('{ type: slurm }', '[0]'), { ...env() });
+    const r = s.mmrun(['run', 'sweep.yaml'], { PATH: '/nonexistent' });
+    expect(r.status).toBe(1);
+    expect(r.out).toMatch(/`sbatch` is not on PATH: nothing was submitted/);
+    expect(r.out).not.toMatch(/internal error/);
+    expect(existsSync(join(s.dir, 'artifacts'))).toBe(false);
+  });
+
+  it('controller down: a clear error before anything is submitted or written', { timeout: 60_000 }, async () => {
+    const s = fixtureSweep(yaml('{ type: slurm }', '[0]'), { ...env() });
+    await cluster.stopController();
+    const r = s.mmrun(['run', 'sweep.yaml']);
+    expect(r.status).toBe(1);
+    expect(r.out).toMatch(/Slurm controller does not answer.*nothing was submitted/);
+    expect(existsSync(join(s.dir, 'artifacts'))).toBe(false);
+  });
+});

@@ -1,0 +1,80 @@
+// Launcher tests: a tiny sweep whose runs are fixture workers (tests/fixtures/workers), driven
+// through the real CLI (`node bin/mmrun.js run ...`) as a separate process.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { tempFiles } from './tmp.ts';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const FIXTURE_WORKER = join(ROOT, 'tests/fixtures/workers/fixture-worker.mjs');
+
+export interface FixtureSweep {
+  dir: string;
+  file: string;
+  env: NodeJS.ProcessEnv;
+  runIds: string[];
+  runDir(id: string): string;
+  /** `mmrun <args>` to completion. */
+  mmrun(args: string[], env?: NodeJS.ProcessEnv, timeoutMs?: number): { status: number | null; out: string };
+  /** `mmrun <args>` in the background. */
+  start(args: string[], env?: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string; exited: Promise<number | null> };
+  status(id: string): Record<string, any> | undefined;
+  /** Lines of finishes.txt: how many times a worker finished this run. */
+  finishes(id: string): string[];
+  starts(id: string): string[];
+}
+
+export function fixtureSweep(yaml: string, env: NodeJS.ProcessEnv = {}): FixtureSweep {
+  const t = tempFiles({ 'sweep.yaml': yaml });
+  const baseEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    MMRUN_WORKER_COMMAND: JSON.stringify([process.execPath, FIXTURE_WORKER]),
+    MMRUN_SKIP_PREPARE: '1',
+    MLFLOW_TRACKING_URI: '',
+    ...env,
+  };
+  const cli = join(ROOT, 'bin/mmrun.js');
+  const plan = spawnSync(process.execPath, [cli, 'plan', 'sweep.yaml', '--json'], { cwd: t.dir, env: baseEnv, encoding: 'utf8' });
+  if (plan.status !== 0) throw new Error(`mmrun plan failed: ${plan.stderr}`);
+  const runIds = (JSON.parse(plan.stdout) as { runs: { id: string }[] }).runs.map((r) => r.id);
+  const runDir = (id: string) => join(t.dir, 'artifacts/runs', id);
+  const lines = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').trim().split('\n').filter(Boolean) : []);
+  return {
+    dir: t.dir,
+    file: join(t.dir, 'sweep.yaml'),
+    env: baseEnv,
+    runIds,
+    runDir,
+    mmrun(args, extra = {}, timeoutMs = 120_000) {
+      const r = spawnSync(process.execPath, [cli, ...args], { cwd: t.dir, env: { ...baseEnv, ...extra }, encoding: 'utf8', timeout: timeoutMs });
+      return { status: r.status, out: `${r.stdout}${r.stderr}` };
+    },
+    start(args, extra = {}) {
+      let out = '';
+      const child = spawn(process.execPath, [cli, ...args], { cwd: t.dir, env: { ...baseEnv, ...extra }, stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout!.on('data', (d) => (out += d));
+      child.stderr!.on('data', (d) => (out += d));
+      const exited = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+      return { child, output: () => out, exited };
+    },
+    status(id) {
+      const f = join(runDir(id), 'status.json');
+      return existsSync(f) ? JSON.parse(readFileSync(f, 'utf8')) : undefined;
+    },
+    finishes: (id) => lines(join(runDir(id), 'finishes.txt')),
+    starts: (id) => lines(join(runDir(id), 'starts.txt')),
+  };
+}
+
+export async function waitFor(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for: ${what}`);
+}
+
+export function writeFile(path: string, content: string): void {
+  writeFileSync(path, content);
+}
