@@ -22,7 +22,7 @@ const { values } = parseArgs({
     'reference-threads': { type: 'string' },
     backend: { type: 'string', default: 'auto' },
     models: { type: 'string', default: MODEL_NAMES.join(',') },
-    python: { type: 'string', default: path.join(root, '.venv-bench', 'bin', 'python') },
+    python: { type: 'string', default: process.env.MMRUN_BENCH_PYTHON ?? path.join(os.homedir(), '.cache', 'mmrun', 'venv-bench', 'bin', 'python') },
   },
 });
 const reps = Math.max(1, Number(values.reps));

@@ -8,7 +8,7 @@ const stats = new Map<string, { n: number; t: number }>();
 let on = false;
 for (const k of tf.getKernelsForBackend('wasm')) {
   const f = k.kernelFunc;
-  (k as any).kernelFunc = (args: any) => { if (!on) return f(args); const t = performance.now(); const r = f(args); const dt = performance.now() - t; const key = k.kernelName + ' ' + Object.values(args.inputs).filter(Boolean).map((x: any) => x.shape.join('x')).join(','); const s = stats.get(key) ?? { n: 0, t: 0 }; s.n++; s.t += dt; stats.set(key, s); return r; };
+  (k as any).kernelFunc = (args: any) => { if (!on) return f(args); const t = process.cpuUsage(); const r = f(args); const u = process.cpuUsage(t); const dt = (u.user + u.system) / 1000; const key = k.kernelName + ' ' + Object.values(args.inputs).filter(Boolean).map((x: any) => x.shape.join('x')).join(','); const s = stats.get(key) ?? { n: 0, t: 0 }; s.n++; s.t += dt; stats.set(key, s); return r; };
 }
 const w = createWorkload((process.argv[2] ?? 'text') as 'text');
 for (let i = 0; i < 5; i++) w.trainStep().dispose();

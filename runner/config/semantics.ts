@@ -1,4 +1,5 @@
 /** Checks the schema cannot express, on a resolved config. Pure: returns located messages. */
+import { checkAugmentation } from '../data/augment/validate.ts';
 import type { Experiment } from './types.gen.ts';
 import type { Located } from './validate.ts';
 
@@ -22,6 +23,16 @@ export function checkSemantics(c: Experiment): Located[] {
   }
   if (c.training.retrain.enabled && !c.training.joint.enabled) {
     out.push({ path: ['training', 'retrain', 'enabled'], at: 'value', message: 'retrain starts from the joint checkpoint: training.joint must be enabled too' });
+  }
+  if (c.augmentation.method !== 'none') {
+    // The augmentation's own rules (prompt placeholders, EDA rates that do nothing, URLs).
+    try {
+      checkAugmentation(c.augmentation, c.augmentation.ratio);
+    } catch (err) {
+      const message = (err as Error).message;
+      const field = /augmentation\.[a-z_.]+[a-z_]/.exec(message)?.[0] ?? 'augmentation.method';
+      out.push({ path: field.split('.'), at: 'value', message });
+    }
   }
   const classes = c.dataset.class_names?.length;
   if (classes !== undefined && c.dataset.source === 'mnist' && classes !== 10) {

@@ -99,7 +99,12 @@ export async function runSweep(opts: RunSweepOptions): Promise<SweepOutcome> {
   const slurm = launcherType === 'slurm' ? await import('./slurm.ts') : undefined;
   if (slurm) await slurm.checkSlurmAvailable(env);
 
-  mkdirSync(files.dir, { recursive: true });
+  try {
+    mkdirSync(files.dir, { recursive: true });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new MmrunError(`cannot create the sweep folder ${files.dir}: ${e.code === 'ENOSPC' ? 'the disk is full' : e.message}`, 'Check artifacts_dir in the experiment file and the free space there.');
+  }
   const lock = await acquireSweepLock(files.lock, {
     wait: opts.wait,
     sweepId: plan.sweepId,
@@ -189,7 +194,7 @@ async function runLocal(a: LocalArgs): Promise<SweepOutcome> {
     killGraceS: a.env.MMRUN_KILL_GRACE_S ? Number(a.env.MMRUN_KILL_GRACE_S) : undefined,
   });
   log(
-    `sweep ${a.plan.sweepId}: ${a.runs.length} run${a.runs.length === 1 ? '' : 's'}, ${jobs} at a time (${a.launcher.threads_per_run} thread${a.launcher.threads_per_run === 1 ? '' : 's'} each${machine.gpus ? `, ${machine.gpus} GPUs` : `, ${machine.cores} cores`}); logs in ${a.artifactsDir}/runs/<id>/log.txt`,
+    `sweep ${a.plan.sweepId}: ${a.runs.length} run${a.runs.length === 1 ? '' : 's'}, ${jobs} at a time (${a.launcher.threads_per_run} thread${a.launcher.threads_per_run === 1 ? '' : 's'} each${machine.gpus ? `, ${machine.gpus} GPUs` : `, ${machine.cores} cores`}); ${foreground ? 'worker output below' : `logs in ${a.artifactsDir}/runs/<id>/log.txt`}`,
   );
   let note: string | undefined;
   const model = (): DisplayModel => {
@@ -253,7 +258,7 @@ export function summarise(plan: Plan, runs: RunSpec[], ends: RunEnd[], say: (l: 
   if (failed.length) parts.push(`${failed.length} failed`);
   if (killed.length) parts.push(`${killed.length} killed`);
   if (notRun) parts.push(`${notRun} not started`);
-  say(`sweep ${plan.sweepId}: ${runs.length} runs: ${parts.join(', ')}.`);
+  say(`sweep ${plan.sweepId}: ${runs.length} run${runs.length === 1 ? '' : 's'}: ${parts.join(', ')}.`);
   for (const e of failed) say(`  FAILED ${e.spec.id} ${e.spec.name}: ${describeError(e.error)} (log: ${runDirOf(resolve(files.dir, '../..'), e.spec.id)}/log.txt)`);
   for (const e of killed) say(`  killed ${e.spec.id} ${e.spec.name}: resumes from its checkpoint on the next \`mmrun run\``);
   if (how === 'interrupted') {

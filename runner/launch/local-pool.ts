@@ -217,7 +217,7 @@ export class LocalPool {
         error: undefined,
       });
       logFd = openSync(store.path('log'), 'a');
-      writeSync(logFd, `\n=== mmrun launcher pid ${process.pid} on ${hostname()}: attempt ${statusAttempt} started at ${new Date().toISOString()} (slot ${slot}) ===\n`);
+      writeSync(logFd, `\n=== mmrun launcher pid ${process.pid} on ${hostname()}: attempt ${statusAttempt} started at ${new Date().toISOString()} (slot ${slot})${this.opts.foreground ? '; output on the terminal (--only), not here' : ''} ===\n`);
     } catch (err) {
       if (logFd !== undefined) closeSync(logFd);
       const e = err as NodeJS.ErrnoException;

@@ -1,5 +1,6 @@
 // Small building blocks shared by the branches. Each is a plain function over tensors.
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedLayerNorm, fusedLayerNormAvailable } from './backend/ops/layer-norm.ts';
 import type { ParamStore, Part } from './params.ts';
 
 export interface ForwardContext {
@@ -46,6 +47,8 @@ export function createLayerNorm(ps: ParamStore, part: Part, name: string, dim: n
 
 /** Layer norm over the last axis of x: [N, dim]. */
 export function layerNorm(x: tf.Tensor2D, ln: LayerNorm, eps = 1e-5): tf.Tensor2D {
+  // One kernel each way on mmrun's wasm path (same arithmetic); the composite elsewhere.
+  if (fusedLayerNormAvailable(x.shape[x.shape.length - 1])) return fusedLayerNorm(x, ln.gamma, ln.beta, eps);
   const { mean, variance } = tf.moments(x, -1, true);
   return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps))), ln.gamma), ln.beta) as tf.Tensor2D;
 }

@@ -47,6 +47,8 @@ export const jointKey = (config: Experiment, seed: number): string =>
 /** An augmented text set: the ratio only selects how much of it a run uses. */
 export const augmentationKey = (config: Experiment, datasetHash: string): string => {
   const { ratio: _ratio, ...rest } = config.augmentation;
-  const params = rest.method === 'eda' ? { eda: rest.eda } : rest.method === 'llm' ? { llm: rest.llm } : {};
+  // Only what shapes the generated texts: concurrency, retries, timeouts and prices do not.
+  const { model, base_url, prompt, max_tokens } = rest.llm.endpoint;
+  const params = rest.method === 'eda' ? { eda: rest.eda } : rest.method === 'llm' ? { mode: rest.llm.mode, model, base_url, prompt, max_tokens } : {};
   return shortHash({ method: rest.method, params, seed: rest.seed, datasetHash });
 };

@@ -46,6 +46,8 @@ interface RunServerState {
   artifacts: Record<string, string>;
   truncations: Record<string, string>;
   problemsReported: string[];
+  /** Sizes and times of the run's files when everything in them had been sent. */
+  seen?: string;
 }
 
 interface ParentServerState {
@@ -427,6 +429,12 @@ async function syncOneRun(ctx: SweepContext, store: RunStore, spec: RunSpecFile,
     save(); // first: a crash from here on finds this run again instead of creating another
   }
   result.runUuid = st.runUuid;
+  // Fast path for the loop's frequent ticks: nothing changed on disk since everything was sent.
+  const seen = filesSignature(store);
+  if (st.seen === seen && st.parentRunUuid === parent.runUuid) {
+    result.status = mlflowStatusOf(status.state);
+    return result;
+  }
   const truncations: Truncation[] = [];
 
   // Params are immutable in MLflow: send only the missing ones, never a different value.
@@ -513,7 +521,24 @@ async function syncOneRun(ctx: SweepContext, store: RunStore, spec: RunSpecFile,
     save();
   }
   result.status = mlStatus;
+  if (!session.artifactsUnavailable && st.seen !== seen) {
+    st.seen = seen;
+    save();
+  }
   return result;
+}
+
+function filesSignature(store: RunStore): string {
+  const parts: string[] = [];
+  for (const f of ['status.json', 'metrics.jsonl', 'summary.json', 'log.txt', 'plots', 'checkpoints/latest.json']) {
+    try {
+      const s = statSync(join(store.dir, f));
+      parts.push(`${f}:${s.size}:${Math.round(s.mtimeMs)}`);
+    } catch {
+      parts.push(`${f}:-`);
+    }
+  }
+  return parts.join('|');
 }
 
 function startTimeOf(store: RunStore, status: RunStatus): number {

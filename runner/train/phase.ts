@@ -130,6 +130,8 @@ export async function runPhase(opts: PhaseOptions): Promise<PhaseResult> {
     let samplesPerS = 0;
     while (state.epoch < cfg.epochs) {
       const perm = Rng.derive(seed, name, 'shuffle', state.epoch).permutation(train.numImages);
+      windowStart = performance.now(); // the rate excludes the validation pass
+      windowSamples = 0;
       for (let s = state.stepInEpoch; s < perEpoch; s++) {
         const idx = perm.subarray(s * B, Math.min(train.numImages, (s + 1) * B));
         const stepRng = Rng.derive(seed, name, 'step', state.globalStep);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { validateAndFill } from '../../runner/config/schema.ts';
 import type { Experiment } from '../../runner/config/types.gen.ts';
-import { ensureAugmentedSet } from '../../runner/data/augment/index.ts';
+import { ensureAugmentedSet, planAugmentedSet } from '../../runner/data/augment/index.ts';
 import type { Dataset } from '../../runner/data/types.ts';
 import { MmrunError } from '../../runner/errors.ts';
 import { startOpenaiStandin, type Standin } from '../helpers/openai-standin.ts';
@@ -83,6 +83,10 @@ describe('llm augmentation (paraphrase) through the openai SDK', () => {
       return fresh(prompt, index).join('\n');
     };
     const { dir } = tempFiles();
+    const plan = planAugmentedSet(config(standin.url, { endpoint: { prompt: PARAPHRASE } }), dataset(), { artifactsDir: dir });
+    expect(plan).toMatchObject({ action: 'build', texts: 12, llm: { requests: N, cached: 0, outputTokens: N * 120, model: 'stand-in' } });
+    expect(plan.llm!.costUsd).toBeGreaterThan(0);
+    expect(standin.requests).toHaveLength(0);
     const set = await ensureAugmentedSet(config(standin.url, { endpoint: { prompt: PARAPHRASE } }), dataset(), opts(dir));
     expect(set.status).toBe('built');
     const texts = set.textsFor(2);
@@ -110,6 +114,7 @@ describe('llm augmentation (paraphrase) through the openai SDK', () => {
 
     // Set lost but cache kept: rebuilt from the cache, nothing sent, same texts.
     rmSync(join(dir, 'augmented', set.key!), { recursive: true });
+    expect(planAugmentedSet(config(standin.url, { endpoint: { prompt: PARAPHRASE } }), dataset(), { artifactsDir: dir }).llm).toMatchObject({ requests: 0, cached: N });
     const rebuilt = await ensureAugmentedSet(config(standin.url, { endpoint: { prompt: PARAPHRASE } }), dataset(), opts(dir));
     expect(rebuilt.status).toBe('built');
     expect(standin.requests).toHaveLength(0);

@@ -245,10 +245,10 @@ run('sync into a real MLflow server', () => {
       for (const f of fakes) trainEpoch(f, 'joint', 0, 10);
       // A big run, so that the server is likely killed while a sync is sending it.
       const big = startRun(artifacts, plan, plan.runs[2]);
-      trainEpoch(big, 'joint', 0, 15_000);
+      trainEpoch(big, 'joint', 0, 4000);
       fakes.push(big);
       const pending = loop.syncNow();
-      await new Promise((r) => setTimeout(r, 400));
+      await new Promise((r) => setTimeout(r, 300));
       await server.kill(true);
       await pending;
 
@@ -277,7 +277,7 @@ run('sync into a real MLflow server', () => {
     } finally {
       await loop.stop();
     }
-  });
+  }, 240_000);
 
   it('mmrun sync without a tracking URI stays local and says how to view runs', async () => {
     const dir = tempDir();

@@ -63,7 +63,8 @@ run('MLflow UI', () => {
     const curve = page.locator('.js-plotly-plot .scatterlayer path.js-line').first();
     await curve.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
     await page.getByText('Step', { exact: true }).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
-    await page.waitForTimeout(500); // let the plot settle before the screenshot
+    await page.mouse.move(5, 5); // no hover toolbar in the screenshot
+    await page.waitForTimeout(500); // let the plot settle
     const shot2 = join(SHOTS, 'run-metric-chart.png');
     await page.screenshot({ path: shot2 });
     // 60 points (3 epochs x 20 steps): the line's path has many segments, not a placeholder.

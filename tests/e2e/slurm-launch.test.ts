@@ -2,10 +2,12 @@
  * The Slurm launcher against a real single-node Slurm cluster started by the test
  * (tests/helpers/slurm-cluster.ts), with fixture workers as array tasks.
  */
-import { existsSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixtureSweep, waitFor } from '../helpers/launch-sweep.ts';
+import { fixtureSweep, ROOT, waitFor } from '../helpers/launch-sweep.ts';
+import { tempFiles } from '../helpers/tmp.ts';
 import { slurmMissing, startSlurmCluster, type SlurmCluster } from '../helpers/slurm-cluster.ts';
 
 const missing = slurmMissing();
@@ -79,6 +81,55 @@ describe.skipIf(missing !== undefined && allowSkip)('slurm launcher (real single
     expect(rerun.status).toBe(0);
     expect(s.finishes(s.runIds[0])[0]).toMatch(/resumedFrom=([3-9]|\d\d)/);
     expect(s.finishes(s.runIds[1])).toHaveLength(1);
+  });
+
+  it('a job left held by a launcher killed while submitting is cancelled, not run beside the new one', { timeout: 120_000 }, () => {
+    const s = fixtureSweep(yaml('{ type: slurm, jobs: 2 }', '[0, 1]'), { ...env() });
+    const plan = JSON.parse(s.mmrun(['plan', 'sweep.yaml', '--json']).out) as { sweepId: string };
+    const held = cluster.cmd('sbatch', ['--parsable', '--hold', `--job-name=mmrun-${plan.sweepId}`, '--array=0-1', '--wrap', 'exit 0']);
+    expect(held.status).toBe(0);
+    const heldId = held.stdout.trim();
+    const r = s.mmrun(['run', 'sweep.yaml']);
+    expect(r.status).toBe(0);
+    for (const id of s.runIds) expect(s.finishes(id)).toHaveLength(1);
+    expect(cluster.cmd('squeue', ['-h', '-r', '--states=all', '-j', heldId, '-o', '%T']).stdout).toMatch(/CANCELLED/);
+  });
+
+  it('real worker on Slurm: kill -9 of the launcher at a random moment, rerun: the plan\'s runs, each finished once', { timeout: 900_000 }, async () => {
+    const t = tempFiles();
+    const file = join(t.dir, 'tiny.yaml');
+    writeFileSync(
+      file,
+      `extends: ${join(ROOT, 'experiments/quickstart.yaml')}
+name: slurm-real
+dataset: { image_fraction: 0.01, max_test: 100 }
+training:
+  joint: { epochs: 2 }
+  retrain: { epochs: 1 }
+evaluation: { retrieval_pool: 50, embeddings_sample: 20 }
+seeds: 1
+launcher: { type: slurm, jobs: 2 }
+`,
+    );
+    const e = { ...env(), MLFLOW_TRACKING_URI: '' };
+    const cli = join(ROOT, 'bin/mmrun.js');
+    const ids = (JSON.parse(spawnSync(process.execPath, [cli, 'plan', file, '--json'], { cwd: t.dir, env: e, encoding: 'utf8' }).stdout) as { runs: { id: string }[] }).runs.map((r) => r.id);
+    const runDir = (id: string) => join(t.dir, 'artifacts/runs', id);
+    const state = (id: string) => (existsSync(join(runDir(id), 'status.json')) ? JSON.parse(readFileSync(join(runDir(id), 'status.json'), 'utf8')).state : undefined);
+    const first = spawn(process.execPath, [cli, 'run', file], { cwd: t.dir, env: e, stdio: 'ignore' });
+    const exited = new Promise((r) => first.on('close', r));
+    await waitFor('a task running', () => ids.some((id) => state(id) === 'running'), 300_000);
+    await new Promise((r) => setTimeout(r, 1_000 + Math.random() * 20_000));
+    first.kill('SIGKILL');
+    await exited;
+    const rerun = spawnSync(process.execPath, [cli, 'run', file], { cwd: t.dir, env: e, encoding: 'utf8', timeout: 800_000 });
+    expect(rerun.stdout + rerun.stderr).not.toMatch(/internal error/);
+    expect(rerun.status).toBe(0);
+    for (const id of ids) {
+      expect(state(id)).toBe('finished');
+      const log = readFileSync(join(runDir(id), 'log.txt'), 'utf8');
+      expect(log.match(new RegExp(`run ${id} finished`, 'g')) ?? []).toHaveLength(1);
+    }
   });
 
   it('sbatch missing: a clear error before anything is submitted or written', { timeout: 60_000 }, () => {

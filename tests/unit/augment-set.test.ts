@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Experiment } from '../../runner/config/types.gen.ts';
 import { validateAndFill } from '../../runner/config/schema.ts';
 import { Eda } from '../../runner/data/augment/eda.ts';
-import { ensureAugmentedSet, variantCounts } from '../../runner/data/augment/index.ts';
+import { ensureAugmentedSet, planAugmentedSet, variantCounts } from '../../runner/data/augment/index.ts';
 import type { Dataset } from '../../runner/data/types.ts';
 import { MmrunError } from '../../runner/errors.ts';
 import { tempFiles } from '../helpers/tmp.ts';
@@ -124,6 +124,18 @@ describe('ensureAugmentedSet (eda)', () => {
     // built in one go, the same set holds the same texts
     const direct = await ensureAugmentedSet(edaConfig({ ratio: 4 }), dataset(), { artifactsDir: tempFiles().dir, ...quiet });
     expect(direct.textsFor(4)).toEqual(large.textsFor(4));
+  });
+
+  it('plans without doing: build, then found, then extend', async () => {
+    const { dir } = tempFiles();
+    const apply = vi.spyOn(Eda.prototype, 'apply');
+    expect(planAugmentedSet(edaConfig({ ratio: 2 }), dataset(), { artifactsDir: dir })).toMatchObject({ action: 'build', from: 0, to: 2, texts: 48 });
+    expect(apply).not.toHaveBeenCalled();
+    expect(existsSync(join(dir, 'augmented'))).toBe(false);
+    await ensureAugmentedSet(edaConfig({ ratio: 2 }), dataset(), { artifactsDir: dir, ...quiet });
+    expect(planAugmentedSet(edaConfig({ ratio: 1.5 }), dataset(), { artifactsDir: dir })).toMatchObject({ action: 'found', texts: 0 });
+    expect(planAugmentedSet(edaConfig({ ratio: 3 }), dataset(), { artifactsDir: dir })).toMatchObject({ action: 'extend', from: 2, to: 3, texts: 24 });
+    expect(planAugmentedSet(config({ method: 'none' }), dataset(), { artifactsDir: dir })).toMatchObject({ action: 'none' });
   });
 
   it('augments keep_all_texts extras too, with sources after the training texts', async () => {

@@ -180,6 +180,12 @@ describe('defaults and presets', () => {
     expect(config.training.retrain.enabled).toBe(false);
   });
 
+  it('checks the augmentation rules at load time: an unknown prompt placeholder', () => {
+    const p = only('name: x\naugmentation:\n  method: llm\n  llm:\n    endpoint: {prompt: "Rewrite {txt}"}\n');
+    expect([p.line, p.col]).toEqual([5, 24]);
+    expect(p.message).toMatch(/unknown placeholder \{txt\}/);
+  });
+
   it('checks what the schema cannot: heads must divide the width', () => {
     const p = only('name: x\nmodel:\n  text: {width: 30, heads: 4}\n');
     expect(p.message).toBe('heads (4) must divide the text width (30)');

@@ -19,6 +19,10 @@ describe('registration', () => {
     }
     expect(tf.getKernel('Conv2DBackpropFilter', 'cpu')?.kernelFunc).not.toBe(tf.getKernel('Conv2DBackpropFilter', 'wasm')?.kernelFunc);
   });
+  it('uses the FMA build where the engine accepts relaxed SIMD (Node 20 does, behind a flag we set)', async () => {
+    const { simdVariant } = await import('../../runner/model/backend/simd/module.ts');
+    expect(simdVariant()).toBe('fma');
+  });
 });
 
 describe('BatchMatMul', () => {
@@ -217,4 +221,34 @@ describe('FusedAdamOptimizer', () => {
     expect(cpu.values[0].some((x, i) => x !== init[0].values[i])).toBe(true);
     expect(maxDiff).toBeLessThan(1e-5);
   });
+});
+
+describe('fused layer norm (MmrunLayerNorm and its gradient)', () => {
+  for (const [label, shape] of [
+    ['transformer rows', [70, 64]],
+    ['rank 3, width 8', [3, 5, 8]],
+  ] as [string, number[]][]) {
+    it(`${label}: value and gradients match the composite on cpu`, async () => {
+      const { fusedLayerNorm, fusedLayerNormAvailable } = await import('../../runner/model/backend/ops/layer-norm.ts');
+      const x = random(shape, 80);
+      x.values = (x.values as Float32Array).map((v, i) => v * (1 + (i % 7)) + 0.3); // rows with different scales
+      const width = shape[shape.length - 1];
+      const gamma = random([width], 81);
+      const beta = random([width], 82);
+      const weight = random(shape, 83);
+      const { maxDiff } = await compareBackends(() => {
+        const ln = (xx: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => {
+          if (tf.getBackend() === 'wasm') {
+            expect(fusedLayerNormAvailable(width)).toBe(true);
+            return fusedLayerNorm(xx, g, b, 1e-5);
+          }
+          const { mean, variance } = tf.moments(xx, -1, true);
+          return tf.add(tf.mul(tf.mul(tf.sub(xx, mean), tf.rsqrt(tf.add(variance, 1e-5))), g), b);
+        };
+        const loss = (xx: tf.Tensor, g: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(ln(xx, g, b), tensor(weight)));
+        return [ln(tensor(x), tensor(gamma), tensor(beta)), ...tf.grads(loss)([tensor(x), tensor(gamma), tensor(beta)])];
+      });
+      expect(maxDiff).toBeLessThan(1e-4);
+    });
+  }
 });

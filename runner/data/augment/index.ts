@@ -13,7 +13,7 @@ import { ATTRIBUTES_DESCRIBER_VERSION } from '../describe/attributes.ts';
 import type { Dataset } from '../types.ts';
 import { attributeResampleGenerator, checkAttributeResample } from './attribute-resample.ts';
 import { Eda, edaGenerator } from './eda.ts';
-import { formatEstimate } from '../llm/usage.ts';
+import { formatEstimate, type CostEstimate } from '../llm/usage.ts';
 import { estimateLlmCost, formatCounts, llmGenerator } from './llm.ts';
 import { acquireLock } from './lock.ts';
 import { checkRatio, variantCounts, variantsNeeded } from './selection.ts';
@@ -113,6 +113,36 @@ export async function ensureAugmentedSet(config: Experiment, dataset: Dataset, o
   } finally {
     lock.release();
   }
+}
+
+export interface AugmentationPlan {
+  key: string | null;
+  method: string;
+  /** found: nothing to do; build / extend: variants [from, to) would be generated. */
+  action: 'none' | 'found' | 'build' | 'extend';
+  from: number;
+  to: number;
+  texts: number;
+  /** llm only: requests and cost upper bound (answers already cached are free). */
+  llm?: CostEstimate;
+}
+
+/** What ensureAugmentedSet would do, without doing it (for plans and dry runs). Checks the settings. */
+export function planAugmentedSet(config: Experiment, dataset: Dataset, opts: { artifactsDir: string; ratio?: number }): AugmentationPlan {
+  const aug = config.augmentation;
+  const ratio = opts.ratio ?? aug.ratio;
+  checkAugmentation(aug, ratio);
+  if (aug.method === 'none') return { key: null, method: 'none', action: 'none', from: 0, to: 0, texts: 0 };
+  if (aug.method === 'attribute-resample') checkAttributeResample(config);
+  const originals = originalsOf(dataset);
+  const key = augmentationKey(config, dataset.hash);
+  const found = readManifest(join(opts.artifactsDir, 'augmented', key));
+  const from = found?.variantsPerText ?? 0;
+  const to = Math.max(from, variantsNeeded(ratio));
+  const action = to === from ? 'found' : found ? 'extend' : 'build';
+  const plan: AugmentationPlan = { key, method: aug.method, action, from, to, texts: originals.length * (to - from) };
+  if (aug.method === 'llm' && action !== 'found') plan.llm = estimateLlmCost(config, dataset, originals, from, to, llmCacheFile(opts.artifactsDir));
+  return plan;
 }
 
 /** One cache of LLM answers for every augmented set: its keys hold everything that shapes an answer. */

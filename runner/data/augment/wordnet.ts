@@ -30,7 +30,7 @@ export class WordNet {
 
   constructor(private readonly dictDir: string) {}
 
-  /** Distinct synonyms of `word` over every sense and part of speech, most frequent sense first; never the word itself. */
+  /** Distinct synonyms of `word` over every sense (nouns, verbs, adjectives, adverbs in that order); never the word itself. */
   synonyms(word: string): readonly string[] {
     const key = word.toLowerCase();
     const cached = this.synonymCache.get(key);

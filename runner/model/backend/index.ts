@@ -106,3 +106,4 @@ export async function initBackend(choice: BackendChoice, opts?: BackendOptions):
 
 export { registerTrainingKernels } from './kernels/index.ts';
 export { FusedAdamOptimizer } from './fused-adam.ts';
+export { fusedLayerNorm, fusedLayerNormAvailable } from './ops/layer-norm.ts';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { MmrunError } from '../../errors.ts';
 import { registerTrainingKernels } from './kernels/index.ts';
-import { attachSimd } from './simd/module.ts';
+import { attachSimd, simdVariant } from './simd/module.ts';
 
 let started: string | undefined;
 
@@ -35,6 +35,6 @@ export async function startWasm(threads: number): Promise<string> {
   if (!ok) throw new MmrunError('model.backend: the wasm backend failed to start');
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   attachSimd(tf.backend());
-  started = `wasm (${simd ? 'SIMD' : 'no SIMD'}, 1 thread${threads > 1 ? `; ${threads} asked, wasm threads are not used under Node` : ''}) + mmrun training kernels`;
+  started = `wasm (${simd ? 'SIMD' : 'no SIMD'}, 1 thread${threads > 1 ? `; ${threads} asked, wasm threads are not used under Node` : ''}) + mmrun training kernels (${simdVariant() === 'fma' ? 'relaxed-SIMD FMA' : 'SIMD128'})`;
   return started;
 }

@@ -11,6 +11,7 @@ import { gatherV2 } from './gather-v2.ts';
 import { splitV } from './split-v.ts';
 import { cast } from './cast.ts';
 import { ADAM_UPDATE, adamUpdate } from './adam-update.ts';
+import { LAYER_NORM, LAYER_NORM_GRAD, layerNorm, layerNormGrad } from './layer-norm.ts';
 import { unsortedSegmentSum } from './unsorted-segment-sum.ts';
 
 export const TRAINING_KERNELS = {
@@ -25,6 +26,8 @@ export const TRAINING_KERNELS = {
   Sum: sum,
   Cast: cast,
   [ADAM_UPDATE]: adamUpdate,
+  [LAYER_NORM]: layerNorm,
+  [LAYER_NORM_GRAD]: layerNormGrad,
 };
 
 /** Registers every kernel above on the wasm backend (idempotent; call before or after it starts). */

@@ -1,7 +1,8 @@
 // mmrun's SIMD kernels instantiated on the tfjs wasm backend's own memory: kernels read and
 // write tensors where the backend keeps them (no copies). One instance per backend.
 import type * as tf from '@tensorflow/tfjs-core';
-import { KERNELS_WASM_BASE64 } from './kernels.generated.ts';
+import v8 from 'node:v8';
+import { KERNELS_FMA_WASM_BASE64, KERNELS_WASM_BASE64 } from './kernels.generated.ts';
 
 export interface SimdKernels {
   gemm(M: number, N: number, K: number, A: number, ars: number, acs: number, B: number, ldb: number, C: number, ldc: number, acc: number): void;
@@ -10,6 +11,8 @@ export interface SimdKernels {
   max_pool_grad(x: number, dy: number, dx: number, B: number, H: number, W: number, C: number, OH: number, OW: number, FH: number, FW: number, sh: number, sw: number, pt: number, pl: number): void;
   segment_sum(data: number, ids: number, n: number, inner: number, segments: number, out: number): void;
   reduce_sum(x: number, outer: number, red: number, inner: number, out: number): void;
+  layer_norm(x: number, gamma: number, beta: number, y: number, mean: number, rstd: number, rows: number, N: number, eps: number): void;
+  layer_norm_grad(dy: number, x: number, gamma: number, mean: number, rstd: number, dx: number, dgamma: number, dbeta: number, rows: number, N: number): void;
   adam(x: number, g: number, m: number, v: number, out: number, n: number, b1: number, b2: number, c1: number, c2: number, lr: number, eps: number): void;
 }
 
@@ -22,12 +25,36 @@ export interface WasmBackendLike extends tf.KernelBackend {
 
 const instances = new WeakMap<object, SimdKernels>();
 let compiled: WebAssembly.Module | undefined;
+let variant: 'fma' | 'simd128' = 'simd128';
+
+/**
+ * Relaxed SIMD (fused multiply-add) is standard WebAssembly, on by default from V8 11.4 and behind
+ * a flag in Node 20's V8 11.3; the flag only gates validation of new modules, so it is safe to
+ * turn on here. Falls back to plain SIMD128 when the engine refuses it (MMRUN_WASM_FMA=0 forces).
+ */
+function compile(): WebAssembly.Module {
+  const fma = Buffer.from(KERNELS_FMA_WASM_BASE64, 'base64');
+  if (process.env.MMRUN_WASM_FMA !== '0') {
+    if (!WebAssembly.validate(fma)) v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+    if (WebAssembly.validate(fma)) {
+      variant = 'fma';
+      return new WebAssembly.Module(fma);
+    }
+  }
+  variant = 'simd128';
+  return new WebAssembly.Module(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
+}
+
+/** Which build of the kernels runs: 'fma' (relaxed SIMD) or 'simd128'. */
+export function simdVariant(): 'fma' | 'simd128' {
+  return variant;
+}
 
 export function attachSimd(backend: tf.KernelBackend): SimdKernels {
   const b = backend as WasmBackendLike;
   let k = instances.get(b);
   if (!k) {
-    compiled ??= new WebAssembly.Module(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
+    compiled ??= compile();
     const inst = new WebAssembly.Instance(compiled, { env: { memory: b.wasm.asm.memory } });
     k = inst.exports as unknown as SimdKernels;
     instances.set(b, k);

@@ -1,0 +1,15 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../../runner/model/backend/index.ts';
+import { builtin } from '../../runner/model/backend/kernels/registry.ts';
+await initBackend('wasm');
+const cpu = (f: () => void, n = 20) => { for (let i = 0; i < 3; i++) f(); const c = process.cpuUsage(); for (let i = 0; i < n; i++) f(); const u = process.cpuUsage(c); return ((u.user + u.system) / 1000 / n).toFixed(2); };
+const be = tf.backend();
+const x = tf.randomNormal([64, 28, 28, 1]); const w = tf.randomNormal([3, 3, 1, 16]); const b = tf.randomNormal([16]);
+const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1, activation: 'relu' } as any;
+const mine = () => (tf.engine().runKernel('FusedConv2D', { x, filter: w, bias: b } as any, attrs) as tf.Tensor).dispose();
+const theirs = () => be.disposeData((builtin('FusedConv2D')!.kernelFunc({ inputs: { x, filter: w, bias: b } as any, backend: be, attrs }) as tf.TensorInfo).dataId);
+console.log('mine', cpu(mine), 'builtin', cpu(theirs));
+const d = tf.sub(tf.engine().runKernel('FusedConv2D', { x, filter: w, bias: b } as any, attrs) as tf.Tensor, tf.engine().makeTensorFromTensorInfo(builtin('FusedConv2D')!.kernelFunc({ inputs: { x, filter: w, bias: b } as any, backend: be, attrs }) as tf.TensorInfo));
+console.log('max diff', tf.max(tf.abs(d)).dataSync()[0]);
+const a2 = { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1 } as any;
+console.log('Conv2D mine', cpu(() => (tf.engine().runKernel('Conv2D', { x, filter: w } as any, a2) as tf.Tensor).dispose()), 'builtin', cpu(() => be.disposeData((builtin('Conv2D')!.kernelFunc({ inputs: { x, filter: w } as any, backend: be, attrs: a2 }) as tf.TensorInfo).dataId)));

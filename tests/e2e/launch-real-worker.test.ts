@@ -1,0 +1,55 @@
+/**
+ * The launcher with the real worker (`mmrun worker`) on a shrunken quickstart: kill -9 of the
+ * launcher at a random moment, then the same command again: the plan's runs, each finished exactly
+ * once (its log says "run <id> finished" once), nothing left running.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT, waitFor } from '../helpers/launch-sweep.ts';
+import { tempFiles } from '../helpers/tmp.ts';
+
+describe('launcher + real worker', () => {
+  it('kill -9 at a random moment, rerun: every run of the plan finished exactly once', { timeout: 900_000 }, async () => {
+    const t = tempFiles();
+    const file = join(t.dir, 'tiny.yaml');
+    writeFileSync(
+      file,
+      `extends: ${join(ROOT, 'experiments/quickstart.yaml')}
+name: launch-real
+dataset: { image_fraction: 0.01, max_test: 100 }
+training:
+  joint: { epochs: 2 }
+  retrain: { epochs: 1 }
+evaluation: { retrieval_pool: 50, embeddings_sample: 20 }
+seeds: 1
+`,
+    );
+    const env = { ...process.env, MLFLOW_TRACKING_URI: '' };
+    const cli = join(ROOT, 'bin/mmrun.js');
+    const plan = JSON.parse(spawnSync(process.execPath, [cli, 'plan', file, '--json'], { cwd: t.dir, env, encoding: 'utf8' }).stdout) as { runs: { id: string }[] };
+    const ids = plan.runs.map((r) => r.id);
+    const runDir = (id: string) => join(t.dir, 'artifacts/runs', id);
+    const state = (id: string) => (existsSync(join(runDir(id), 'status.json')) ? JSON.parse(readFileSync(join(runDir(id), 'status.json'), 'utf8')).state : undefined);
+
+    const first = spawn(process.execPath, [cli, 'run', file], { cwd: t.dir, env, stdio: 'ignore' });
+    const exited = new Promise((r) => first.on('close', r));
+    await waitFor('a run started', () => ids.some((id) => state(id) === 'running'), 300_000);
+    // A random moment while runs are in flight.
+    await new Promise((r) => setTimeout(r, 2_000 + Math.random() * 20_000));
+    first.kill('SIGKILL');
+    await exited;
+
+    const rerun = spawnSync(process.execPath, [cli, 'run', file], { cwd: t.dir, env, encoding: 'utf8', timeout: 800_000 });
+    expect(rerun.stdout + rerun.stderr).not.toMatch(/internal error/);
+    expect(rerun.status).toBe(0);
+    for (const id of ids) {
+      expect(state(id)).toBe('finished');
+      const log = readFileSync(join(runDir(id), 'log.txt'), 'utf8');
+      expect(log.match(new RegExp(`run ${id} finished`, 'g')) ?? []).toHaveLength(1);
+    }
+    const again = spawnSync(process.execPath, [cli, 'run', file], { cwd: t.dir, env, encoding: 'utf8' });
+    expect(again.stdout).toMatch(new RegExp(`nothing to do: all ${ids.length} runs`));
+  });
+});
