@@ -54,7 +54,7 @@ function directSeconds(dir: string, n: number): number {
   return (performance.now() - t0) / 1000;
 }
 
-export async function benchLauncher(opts: { runs?: number; cpuWork?: number } = {}): Promise<LauncherBenchResult[]> {
+export async function benchLauncher(opts: { runs?: number; cpuWork?: number; repeats?: number } = {}): Promise<LauncherBenchResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'mmrun-bench-launch-'));
   try {
     const n = opts.runs ?? 20;
@@ -65,12 +65,20 @@ export async function benchLauncher(opts: { runs?: number; cpuWork?: number } = 
     const perRun = launched / n;
     const added = (launched - direct) / n;
 
-    const work = String(opts.cpuWork ?? 1e8);
+    const work = String(opts.cpuWork ?? 6e7);
     const load = loadavg()[0];
     const busy = { FIXTURE_BEHAVIOUR: 'busy', FIXTURE_WORK: work };
-    const serial = await sweepSeconds(dir, 2, 1, busy);
-    const parallel = await sweepSeconds(dir, 2, 2, busy);
+    // Back-to-back pairs, median ratio: other work on a shared machine comes in bursts.
+    const pairs: { serial: number; parallel: number }[] = [];
+    for (let i = 0; i < (opts.repeats ?? 3); i++) {
+      const serial = await sweepSeconds(dir, 2, 1, busy);
+      const parallel = await sweepSeconds(dir, 2, 2, busy);
+      pairs.push({ serial, parallel });
+    }
+    pairs.sort((a, b) => a.serial / a.parallel - b.serial / b.parallel);
+    const { serial, parallel } = pairs[Math.floor(pairs.length / 2)];
     const speedup = serial / parallel;
+    const all = pairs.map((p) => (p.serial / p.parallel).toFixed(2)).join(', ');
     return [
       {
         name: 'launcher overhead per run (trivial worker, jobs=1)',
@@ -86,7 +94,7 @@ export async function benchLauncher(opts: { runs?: number; cpuWork?: number } = 
         unit: '×',
         target: '≥ 1.8×',
         pass: speedup >= 1.8,
-        detail: `serial ${serial.toFixed(2)}s, parallel ${parallel.toFixed(2)}s, ${availableParallelism()} cores (parallel efficiency ${((speedup / 2) * 100).toFixed(0)}%; load average ${load.toFixed(1)} when it started: other work on the machine lowers this)`,
+        detail: `median of ${pairs.length} pairs (${all}×): serial ${serial.toFixed(2)}s, parallel ${parallel.toFixed(2)}s, ${availableParallelism()} cores (parallel efficiency ${((speedup / 2) * 100).toFixed(0)}%; load average ${load.toFixed(1)} when it started: other work on the machine lowers this)`,
       },
     ];
   } finally {

@@ -37,6 +37,7 @@ interface Measurement {
   detail?: string;
   train_samples_per_s: number;
   forward_samples_per_s: number;
+  train_samples_per_cpu_s: number;
   peak_rss_mb: number;
 }
 
@@ -96,6 +97,11 @@ const results = models.map((name) => {
     forward_samples_per_s: Math.round(fwd),
     reference_forward_samples_per_s: refFwd === null ? null : Math.round(refFwd),
     forward_ratio: refFwd === null ? null : Number((fwd / refFwd).toFixed(2)),
+    // Per second of CPU time (both sides are single-threaded by default): steadier than wall
+    // time when other work shares the cores.
+    cpu_samples_per_s: Math.round(median(o.map((m) => m.train_samples_per_cpu_s))),
+    reference_cpu_samples_per_s: t ? Math.round(median(t.map((m) => m.train_samples_per_cpu_s))) : null,
+    cpu_ratio: t ? Number((median(o.map((m) => m.train_samples_per_cpu_s)) / median(t.map((m) => m.train_samples_per_cpu_s))).toFixed(2)) : null,
     peak_rss_mb: Math.round(median(o.map((m) => m.peak_rss_mb))),
     reference_peak_rss_mb: t ? Math.round(median(t.map((m) => m.peak_rss_mb))) : null,
   };
@@ -118,8 +124,13 @@ if (values.json) {
   console.log(JSON.stringify({ results, machine }, null, 2));
 } else {
   const rows = [
-    ['model', 'backend', 'train samples/s', 'PyTorch', 'ratio', 'forward samples/s', 'PyTorch', 'ratio', 'peak RSS MB', 'PyTorch'],
-    ...results.map((r) => [r.name, r.backend, r.samples_per_s, r.reference_samples_per_s ?? '-', r.ratio ?? '-', r.forward_samples_per_s, r.reference_forward_samples_per_s ?? '-', r.forward_ratio ?? '-', r.peak_rss_mb, r.reference_peak_rss_mb ?? '-'].map(String)),
+    ['model', 'backend', 'train samples/s', 'PyTorch', 'ratio', 'per CPU-s', 'PyTorch', 'ratio', 'forward samples/s', 'PyTorch', 'ratio', 'peak RSS MB', 'PyTorch'],
+    ...results.map((r) =>
+      [
+        r.name, r.backend, r.samples_per_s, r.reference_samples_per_s ?? '-', r.ratio ?? '-', r.cpu_samples_per_s, r.reference_cpu_samples_per_s ?? '-', r.cpu_ratio ?? '-',
+        r.forward_samples_per_s, r.reference_forward_samples_per_s ?? '-', r.forward_ratio ?? '-', r.peak_rss_mb, r.reference_peak_rss_mb ?? '-',
+      ].map(String),
+    ),
   ];
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => String(r[i]).length)));
   for (const r of rows) console.log(r.map((c, i) => String(c).padStart(i < 2 ? 0 : widths[i]).padEnd(i < 2 ? widths[i] : 0)).join('  '));

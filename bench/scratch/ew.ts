@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../runner/model/backend/index.ts';
+import { registerGradients } from '../../runner/model/gradients.ts';
+await registerGradients();
 await initBackend('wasm');
 const cpu = (f: () => void, n = 50) => { for (let i = 0; i < 3; i++) f(); const c = process.cpuUsage(); for (let i = 0; i < n; i++) f(); const u = process.cpuUsage(c); return (u.user + u.system) / 1000 / n; };
 const x = tf.randomNormal([2048, 64]); const y = tf.randomNormal([2048, 64]); const row = tf.randomNormal([64]); const col = tf.randomNormal([2048, 1]);

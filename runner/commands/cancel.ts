@@ -26,14 +26,16 @@ export const command: Command = {
 
     const slurmJobs = slurm.readSlurmState(files.slurm).jobs;
     if (loaded.config.launcher.type === 'slurm' || slurmJobs.length > 0) {
-      const cancelled = await slurm.cancelSlurmSweep(plan.sweepId, process.env);
+      const cancelled = await slurm.cancelSlurmSweep(plan.sweepId, process.env, artifactsDir);
       if (cancelled.length) {
         console.log(`Cancelled Slurm job${cancelled.length === 1 ? '' : 's'} ${cancelled.join(', ')} of sweep ${plan.sweepId}: running tasks checkpoint and stop (SIGTERM); \`mmrun run\` resumes them.`);
         did = true;
       }
     }
 
-    const holder = readLock(files.lock);
+    // A Slurm launcher following the array sees its tasks end and records them: only a local
+    // launcher is signalled.
+    const holder = loaded.config.launcher.type === 'local' ? readLock(files.lock) : undefined;
     if (holder && !isLockStale(holder)) {
       if (holder.host !== hostname()) {
         throw new MmrunError(`sweep ${plan.sweepId} is launched by ${describeHolder(holder)}, another machine: run \`mmrun cancel\` there.`);

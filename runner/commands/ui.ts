@@ -55,6 +55,7 @@ export const command: Command = {
         process.once('SIGTERM', finish);
         void server.exited.then(finish);
       });
+      console.log('Stopping MLflow ...');
       await loop.stop();
     } finally {
       await server.stop();

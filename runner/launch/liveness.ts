@@ -26,14 +26,25 @@ export function pidAlive(pid: number | undefined): boolean {
   }
 }
 
+/** Whether process `pid`'s command line mentions `text` (undefined when it cannot be read). */
+export function cmdlineMentions(pid: number, text: string): boolean | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(text);
+  } catch {
+    return undefined;
+  }
+}
+
 export interface LivenessProbe {
   host: string;
   now: number;
   pidAlive(pid: number | undefined): boolean;
+  /** Is `pid` still the worker of run `runId` (and not a recycled pid)? Default: yes. */
+  isWorkerOf?(pid: number, runId: string): boolean;
 }
 
 export function defaultProbe(): LivenessProbe {
-  return { host: hostname(), now: Date.now(), pidAlive };
+  return { host: hostname(), now: Date.now(), pidAlive, isWorkerOf: (pid, runId) => cmdlineMentions(pid, runId) !== false };
 }
 
 /**
@@ -57,7 +68,9 @@ export function dispositionOf(status: RunStatus | undefined, probe: LivenessProb
   const beat = Date.parse(status.heartbeatAt ?? status.startedAt ?? '');
   const fresh = Number.isFinite(beat) && probe.now - beat < STALE_HEARTBEAT_MS;
   if (status.host === probe.host || (!status.host && status.launcher?.type === 'local')) {
-    if (probe.pidAlive(status.pid)) return 'live';
+    // A live pid with a stale heartbeat may be a recycled pid: then its command line does not
+    // name the run (workers get the run directory as argument).
+    if (probe.pidAlive(status.pid) && (fresh || !probe.isWorkerOf || probe.isWorkerOf(status.pid!, status.runId))) return 'live';
     // Queued by a launcher that is still there (another `mmrun run` about to start it).
     if (status.state === 'queued' && probe.pidAlive(status.launcher?.pid)) return 'live';
     return 'launch';

@@ -192,6 +192,8 @@ export class LocalPool {
       } else if (!this.stopping) {
         // The adopted worker died or stopped: this launcher takes the run over (it resumes from its checkpoint).
         this.queue.unshift({ spec: a.spec, attempt: 0, notBefore: 0 });
+      } else {
+        this.ended.push({ spec: a.spec, state: status?.state === 'failed' ? 'failed' : 'killed', error: status?.error, attempts: 0 });
       }
     }
   }

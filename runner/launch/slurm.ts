@@ -291,7 +291,9 @@ function markQueued(o: SlurmSweepOptions, job: SlurmJobRecord): void {
   job.runIds.forEach((id, k) => {
     const store = new RunStore(runDirOf(o.artifactsDir, id));
     const previous = readStatus(store.dir);
-    if (previous?.state === 'running' || previous?.state === 'finished') return;
+    // Called only while the job is held: no task of it can have started, so a "running" status is
+    // a stale one from an earlier task and is replaced.
+    if (previous?.state === 'finished') return;
     const attempt = previous && previous.state !== 'queued' ? (previous.attempt ?? 0) + 1 : (previous?.attempt ?? 1);
     store.writeStatus({
       ...(previous ?? {}),
@@ -454,12 +456,26 @@ function signalName(n: number): string {
   return ({ 9: 'SIGKILL', 11: 'SIGSEGV', 15: 'SIGTERM', 6: 'SIGABRT', 2: 'SIGINT', 7: 'SIGBUS' } as Record<number, string>)[n] ?? `signal ${n}`;
 }
 
-/** scancel every pending or running task of this sweep; returns the job ids cancelled. */
-export async function cancelSlurmSweep(sweepId: string, env: NodeJS.ProcessEnv): Promise<string[]> {
+/**
+ * scancel every pending or running task of this sweep; returns the job ids cancelled. Runs whose
+ * task had not started yet are marked killed (running ones are marked by their worker on SIGTERM).
+ */
+export async function cancelSlurmSweep(sweepId: string, env: NodeJS.ProcessEnv, artifactsDir?: string): Promise<string[]> {
   const tasks = await queryTasks(sweepId, env);
-  const jobs = [...new Set(tasks.filter((t) => isActive(t.state)).map((t) => t.jobId))];
+  const active = tasks.filter((t) => isActive(t.state));
+  const jobs = [...new Set(active.map((t) => t.jobId))];
   if (jobs.length === 0) return [];
   const r = await slurmCmd('scancel', jobs, env);
   if (r.exitCode !== 0) throw new MmrunError(`scancel ${jobs.join(' ')} failed: ${r.stderr.trim()}`);
+  if (artifactsDir) {
+    const state = readSlurmState(join(artifactsDir, 'sweeps', sweepId, 'slurm.json'));
+    for (const t of active.filter((x) => x.state === 'PENDING')) {
+      const id = state.jobs.find((j) => j.jobId === t.jobId)?.runIds[t.taskId];
+      if (!id) continue;
+      const store = new RunStore(runDirOf(artifactsDir, id));
+      if (readStatus(store.dir)?.state !== 'queued') continue;
+      store.updateStatus({ state: 'killed', endedAt: new Date().toISOString(), error: { message: `Slurm task ${taskKey(t.jobId, t.taskId)} was cancelled before it started`, exitCode: null, signal: null, cause: 'killed' } });
+    }
+  }
   return jobs;
 }

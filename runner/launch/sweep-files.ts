@@ -8,7 +8,6 @@ export interface SweepFiles {
   lock: string; // lock: {pid, host, since, heartbeatAt}
   stop: string; // MMRUN_STOP_FILE given to workers: created on the first Ctrl-C
   slurm: string; // slurm.json: the job arrays submitted for this sweep
-  launcher: string; // launcher.log: one line per launcher event (starts, ends, retries)
 }
 
 export function sweepFiles(artifactsDir: string, sweepId: string): SweepFiles {
@@ -19,6 +18,5 @@ export function sweepFiles(artifactsDir: string, sweepId: string): SweepFiles {
     lock: join(dir, 'lock'),
     stop: join(dir, 'stop'),
     slurm: join(dir, 'slurm.json'),
-    launcher: join(dir, 'launcher.log'),
   };
 }

@@ -7,6 +7,7 @@
  * A study with no ratio-0 arm but with ablations compares each ablation with the baseline of
  * the same cell instead. Only finished runs enter statistics; the others are counted per row.
  */
+import { lowerIsBetter, metricRange } from './metrics.ts';
 import { bootstrapPairedDiffCI, pairedTTest, summarize, type BootstrapOptions, type Interval, type Summary } from './stats.ts';
 
 export const RATIO_PATH = 'augmentation.ratio';
@@ -88,19 +89,13 @@ export interface CompareOptions {
  */
 export const MIN_BOOTSTRAP_PAIRS = 5;
 
-/** Metrics where lower is better. */
-const LOWER_IS_BETTER = new Set(['modality_gap', 'loss']);
-
-export function lowerIsBetter(metric: string): boolean {
-  return LOWER_IS_BETTER.has(metric) || metric.endsWith('loss');
-}
-
 export function ratioOf(run: RunResult): number | undefined {
   const v = RATIO_PATH in run.coords ? run.coords[RATIO_PATH] : getDotted(run.config, RATIO_PATH);
   return typeof v === 'number' ? v : undefined;
 }
 
-function getDotted(obj: unknown, dotted: string): unknown {
+/** A value at a dotted path of a config object (undefined when absent). */
+export function getDotted(obj: unknown, dotted: string): unknown {
   let cur = obj;
   for (const key of dotted.split('.')) {
     if (typeof cur !== 'object' || cur === null || Array.isArray(cur)) return undefined;
@@ -212,7 +207,7 @@ export function compareRuns(runs: readonly RunResult[], opts: CompareOptions): C
     const stats: Record<string, Summary> = {};
     for (const m of opts.metrics) {
       const xs = finished.map((r) => r.final![m]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
-      stats[m] = summarize(xs);
+      stats[m] = clipToRange(summarize(xs), metricRange(m));
     }
     const treated = members.filter((r) => !isControlRun(r, rule));
     const role: RowRole = rule === 'none' ? 'none' : treated.length === 0 ? 'control' : 'treated';
@@ -282,6 +277,11 @@ export function compareRuns(runs: readonly RunResult[], opts: CompareOptions): C
     unfinished: runs.filter((r) => r.state !== 'finished'),
     problems,
   };
+}
+
+function clipToRange(s: Summary, range: [number, number] | undefined): Summary {
+  if (!s.ci || !range) return s;
+  return { ...s, ci: [Math.max(range[0], s.ci[0]), Math.min(range[1], s.ci[1])] };
 }
 
 function pairedDelta(a: number[], b: number[], bootstrap?: BootstrapOptions): MetricDelta {

@@ -4,12 +4,13 @@
  */
 import { ABLATION_KEY, BASELINE, RATIO_PATH, shortKey, formatValue, type Comparison, type Row, type RunResult } from './aggregate.ts';
 import type { EmbeddingsFile, RunDetails } from './load.ts';
+import { isProportion, metricRange } from './metrics.ts';
 import { pca } from './pca.ts';
 import {
   confusionSpec,
   curveSpec,
   embeddingSpec,
-  facetCurveSpec,
+  panelCurveSpec,
   learningCurveSpec,
   type AxisInfo,
   type ConfusionCell,
@@ -83,7 +84,9 @@ function seriesTitle(c: Comparison, x: string | undefined): string {
 
 function axisInfo(c: Comparison, x: string): AxisInfo {
   const values = [...new Set(c.rows.map((r) => r.values[x]).filter((v): v is number => typeof v === 'number'))].sort((a, b) => a - b);
-  return { field: x, title: x === RATIO_PATH ? 'augmentation ratio (augmented texts per original text)' : x, values };
+  if (x === RATIO_PATH) return { field: x, title: 'augmentation ratio (augmented texts per original text)', shortTitle: 'augmentation ratio', values };
+  if (x.endsWith('image_fraction')) return { field: x, title: 'fraction of training images kept', shortTitle: 'image fraction', values, format: '~%' };
+  return { field: x, title: x, shortTitle: shortKey(x), values };
 }
 
 function curvePoints(c: Comparison, metric: string, x: string): CurvePoint[] {
@@ -97,16 +100,19 @@ function curvePoints(c: Comparison, metric: string, x: string): CurvePoint[] {
   return points.sort((a, b) => a.x - b.x);
 }
 
+const CLIPPED_NOTE = ' Bands wider than the plot are cut at its edge (with two seeds a 95% t interval is ±12.7 standard errors); the tables give them in full.';
+
 export function accuracyFigure(c: Comparison): Figure | undefined {
   const x = xAxisKey(c);
   if (!x || !c.metrics.includes('image_acc')) return undefined;
   const points = curvePoints(c, 'image_acc', x);
   if (points.length === 0) return undefined;
+  const spec = curveSpec({ title: '', points, x: axisInfo(c, x), yTitle: 'test image accuracy', proportion: true, seriesTitle: seriesTitle(c, x), bounds: metricRange('image_acc') });
   return {
     id: 'image-accuracy',
     title: `Image accuracy vs ${x === RATIO_PATH ? 'augmentation ratio' : x}`,
-    caption: 'Test image accuracy, mean over seeds; the band is the 95% Student-t confidence interval of the mean (absent where only one seed finished).',
-    spec: curveSpec({ title: '', points, x: axisInfo(c, x), yTitle: 'test image accuracy', proportion: true, seriesTitle: seriesTitle(c, x) }),
+    caption: `Test image accuracy, mean over seeds; the band is the 95% Student-t confidence interval of the mean (absent where only one seed finished).${spec.clipped ? CLIPPED_NOTE : ''}`,
+    spec,
   };
 }
 
@@ -116,12 +122,14 @@ export function sharedSpaceFigure(c: Comparison): Figure | undefined {
   if (!x || metrics.length === 0) return undefined;
   const points = metrics.flatMap((m) => curvePoints(c, m, x));
   if (points.length === 0) return undefined;
+  const panels = metrics.map((m) => ({ metric: m, title: metricTitle(m), proportion: isProportion(m), bounds: metricRange(m) }));
+  const spec = panelCurveSpec({ title: '', points, x: axisInfo(c, x), seriesTitle: seriesTitle(c, x), panels });
   return {
     id: 'shared-space',
     title: 'Is the space shared? Modality gap, retrieval and cross-modal transfer',
     caption:
-      'Modality gap: distance between the image and text centroids of normalised embeddings (lower: the modalities overlap). Retrieval R@1 on held-out pairs. Transfer: a linear classifier fit on one modality’s embeddings, scored on the other’s. Mean over seeds with 95% CI bands.',
-    spec: facetCurveSpec({ title: '', points, x: axisInfo(c, x), seriesTitle: seriesTitle(c, x), metricTitles: Object.fromEntries(metrics.map((m) => [m, metricTitle(m)])) }),
+      `Modality gap: distance between the image and text centroids of normalised embeddings (lower: the modalities overlap). Retrieval R@1 on held-out pairs. Transfer: a linear classifier fit on one modality’s embeddings, scored on the other’s. Mean over seeds with 95% CI bands.${spec.clipped ? CLIPPED_NOTE : ''}`,
+    spec,
   };
 }
 

@@ -5,14 +5,12 @@
  */
 import type { Comparison, MetricDelta, Row, RunResult } from './aggregate.ts';
 import type { Interval, Summary } from './stats.ts';
+import { isProportion } from './metrics.ts';
+
+export { isProportion };
 
 export type OutputFormat = 'table' | 'csv' | 'json' | 'markdown';
 export const FORMATS: OutputFormat[] = ['table', 'csv', 'json', 'markdown'];
-
-/** Accuracy-like metrics in [0, 1] are shown in percent and their differences in points. */
-export function isProportion(metric: string): boolean {
-  return /(^|_)acc($|_)|retrieval_|_r\d+$/.test(metric);
-}
 
 export function metricUnit(metric: string): string {
   return isProportion(metric) ? '%' : '';

@@ -147,7 +147,7 @@ ${p.description ? `<p class="lede">${escapeHtml(p.description)}</p>` : ''}
 ${summary}
 </section>
 
-${c.metrics.includes('image_acc') ? `<h2>Image accuracy</h2>${metricTable(c, 'image_acc')}<p class="meta">${escapeHtml(controlText)} Means and 95% Student-t intervals over seeds; n/a where fewer than two seeds finished.</p>` : ''}
+${c.metrics.includes('image_acc') ? `<h2>Image accuracy</h2>${metricTable(c, 'image_acc')}<p class="meta">${escapeHtml(controlText)} Means and 95% Student-t intervals over seeds (clipped to the metric’s range, e.g. 0–100%); n/a where fewer than two seeds finished.</p>` : ''}
 
 <h2>Plots</h2>
 ${figures}

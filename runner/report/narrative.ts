@@ -2,6 +2,7 @@
 import { RATIO_PATH, type Comparison, type Row, type RunResult } from './aggregate.ts';
 import { describeValue, metricTitle, xAxisKey } from './figures.ts';
 import { fmt, fmtInterval, fmtP, isProportion } from './format.ts';
+import { holmAdjust } from './stats.ts';
 
 export interface Narrative {
   headline: string[]; // paragraphs
@@ -72,11 +73,14 @@ export function writeNarrative(c: Comparison, context: { unfinished: RunResult[]
     const up = testable.filter((r) => isSignificant(r, metric) && r.deltas[metric].meanDiff > 0);
     const down = testable.filter((r) => isSignificant(r, metric) && r.deltas[metric].meanDiff < 0);
     const best = [...treated].sort((a, b) => b.deltas[metric].meanDiff - a.deltas[metric].meanDiff)[0];
+    const holm = holmAdjust(testable.map((r) => r.deltas[metric].p ?? 1));
+    const upAfterHolm = testable.filter((r, i) => holm[i] < SIGNIFICANCE && isSignificant(r, metric) && r.deltas[metric].meanDiff > 0).length;
     if (testable.length === 0) {
       headline.push(`No arm has two seeds paired with ${controlName(c)}, so no difference can be tested: the differences below are single observations.`);
     } else {
       headline.push(
-        `Against ${controlName(c)}, ${up.length} of ${testable.length} arms improve image accuracy significantly (paired t-test over seeds, p < ${SIGNIFICANCE}, 95% CI excluding 0)` +
+        `Against ${controlName(c)}, ${up.length} of ${testable.length} arms improve image accuracy significantly (paired t-test over seeds, p < ${SIGNIFICANCE}, 95% CI excluding 0` +
+          `${testable.length > 1 ? `; ${upAfterHolm} after Holm correction for the ${testable.length} comparisons` : ''})` +
           `${down.length ? ` and ${down.length} make it worse` : ''}${testable.length < treated.length ? `; ${treated.length - testable.length} arm${treated.length - testable.length === 1 ? ' has' : 's have'} a single pair and ${treated.length - testable.length === 1 ? 'is' : 'are'} not tested` : ''}. ` +
           `Largest ${best.deltas[metric].meanDiff >= 0 ? 'gain' : 'difference'}: ${effectSentence(c, best, metric)}.`,
       );

@@ -34,7 +34,9 @@ function withBase(spec: VegaLiteSpec): VegaLiteSpec {
 export interface AxisInfo {
   field: string; // for the axis title
   title: string;
+  shortTitle?: string; // for small panels
   values: number[]; // ticks
+  format?: string; // d3 format of the tick labels
 }
 
 function xScale(values: number[]): Record<string, unknown> {
@@ -51,20 +53,21 @@ function bandAndLine(
   seriesTitle: string,
   legend: 'right' | 'bottom' | 'none' = 'right',
   domain?: [number, number],
+  seriesOrder?: string[],
 ): VegaLiteSpec[] {
-  const xEnc = { field: 'x', type: 'quantitative', title: x.title, scale: xScale(x.values), axis: { values: x.values, grid: false } };
-  const color = { field: 'series', type: 'nominal', title: seriesTitle, legend: legend === 'none' ? null : { symbolOpacity: 1, symbolType: 'stroke', symbolStrokeWidth: 3, ...(legend === 'right' ? { orient: 'right' } : { orient: 'bottom', direction: 'horizontal', columns: 4 }) } };
+  const xEnc = { field: 'x', type: 'quantitative', title: x.title, scale: xScale(x.values), axis: { values: x.values, grid: false, format: x.format ?? '~g' } };
+  const color = { field: 'series', type: 'nominal', title: seriesTitle, ...(seriesOrder ? { sort: seriesOrder } : {}), legend: legend === 'none' ? null : { symbolOpacity: 1, symbolType: 'stroke', symbolStrokeWidth: 3, ...(legend === 'right' ? { orient: 'right' } : { orient: 'bottom', direction: 'horizontal', columns: 4 }) } };
   return [
     {
       transform: [{ filter: 'isValid(datum.lo) && isValid(datum.hi)' }],
-      mark: { type: 'area', opacity: 0.16, interpolate: 'linear' },
+      mark: { type: 'area', opacity: 0.16, interpolate: 'linear', clip: true },
       encoding: { x: xEnc, y: { field: 'lo', type: 'quantitative' }, y2: { field: 'hi' }, color },
     },
     {
       mark: { type: 'line', point: { filled: true, size: 45 }, strokeWidth: 2 },
       encoding: {
         x: xEnc,
-        y: { field: 'mean', type: 'quantitative', title: yTitle || null, scale: domain ? { zero, domain, nice: true } : { zero }, axis: { format: yFormat } },
+        y: { field: 'mean', type: 'quantitative', title: yTitle || null, scale: domain ? { zero, domain, nice: false } : { zero }, axis: { format: yFormat } },
         color,
         tooltip: [
           { field: 'series', title: seriesTitle },
@@ -79,50 +82,94 @@ function bandAndLine(
   ];
 }
 
+/** Series in order of first appearance (the caller's order: numbers ascending, baseline first). */
+function seriesOrder(points: CurvePoint[]): string[] {
+  return [...new Set(points.map((p) => p.series))];
+}
+
 function seriesCount(points: CurvePoint[]): number {
   return new Set(points.map((p) => p.series)).size;
 }
 
-/** A y domain at least `span` wide, so that noise of a few tenths of a point does not look like a trend. */
-function minimumDomain(points: CurvePoint[], span: number): [number, number] | undefined {
-  const ys = points.flatMap((p) => [p.mean, p.lo, p.hi]).filter((v): v is number => typeof v === 'number');
-  if (ys.length === 0) return undefined;
-  const lo = Math.min(...ys);
-  const hi = Math.max(...ys);
-  if (hi - lo >= span) return undefined;
-  const mid = (lo + hi) / 2;
-  return [mid - span / 2, mid + span / 2];
+/**
+ * The y range of a curve plot: every mean, and the CI bands as far as they stay readable. With
+ * two seeds a t interval is ±12.7 standard errors and would flatten every line, so bands reach
+ * at most one spread of the means beyond them (and are cut at the edge: `clipped`). The range
+ * is at least `minSpan` wide, so that noise of a few tenths of a point does not look like a trend.
+ */
+export function yDomain(points: CurvePoint[], minSpan: number, bounds?: [number, number]): { domain: [number, number]; clipped: boolean } | undefined {
+  const means = points.map((p) => p.mean).filter(Number.isFinite);
+  if (means.length === 0) return undefined;
+  const mLo = Math.min(...means);
+  const mHi = Math.max(...means);
+  const spread = Math.max(mHi - mLo, minSpan);
+  const ciLo = Math.min(mLo, ...points.map((p) => p.lo ?? p.mean));
+  const ciHi = Math.max(mHi, ...points.map((p) => p.hi ?? p.mean));
+  let lo = Math.max(ciLo, mLo - spread);
+  let hi = Math.min(ciHi, mHi + spread);
+  const clipped = lo > ciLo || hi < ciHi;
+  if (hi - lo < minSpan) {
+    const mid = (lo + hi) / 2;
+    lo = mid - minSpan / 2;
+    hi = mid + minSpan / 2;
+  }
+  if (bounds) {
+    if (lo < bounds[0]) [lo, hi] = [bounds[0], Math.max(hi, bounds[0] + minSpan)];
+    if (hi > bounds[1]) [lo, hi] = [Math.min(lo, bounds[1] - minSpan), bounds[1]];
+  }
+  return { domain: [lo, hi], clipped };
 }
 
-/** Whole percents unless the values span so little that ticks would repeat. */
-function percentFormat(points: CurvePoint[]): string {
-  const ys = points.flatMap((p) => [p.mean, p.lo, p.hi]).filter((v): v is number => typeof v === 'number');
-  const span = Math.max(...ys) - Math.min(...ys); // the domain is at least 0.02 wide (minimumDomain)
-  return span < 0.05 ? '.1%' : '.0%';
+/** Whole percents unless the range is so narrow that ticks would repeat. */
+function percentFormat(domain: [number, number] | undefined): string {
+  return domain && domain[1] - domain[0] < 0.05 ? '.1%' : '.0%';
+}
+
+export interface CurvePanel {
+  metric: string;
+  title: string;
+  proportion: boolean;
+  bounds?: [number, number];
+}
+
+function minSpanOf(panel: { proportion: boolean }, points: CurvePoint[]): number {
+  if (panel.proportion) return 0.02;
+  const scale = Math.max(...points.map((p) => Math.abs(p.mean)).filter(Number.isFinite), 0);
+  return Math.max(0.02 * scale, 1e-6);
 }
 
 /** One metric against the sweep axis (e.g. image accuracy vs augmentation ratio), CI bands. */
-export function curveSpec(o: { title: string; points: CurvePoint[]; x: AxisInfo; yTitle: string; proportion: boolean; seriesTitle: string }): VegaLiteSpec {
-  return withBase({
+export function curveSpec(o: { title: string; points: CurvePoint[]; x: AxisInfo; yTitle: string; proportion: boolean; seriesTitle: string; bounds?: [number, number] }): VegaLiteSpec & { clipped: boolean } {
+  const y = yDomain(o.points, minSpanOf(o, o.points), o.bounds);
+  const format = o.proportion ? percentFormat(y?.domain) : '.3~f';
+  const spec = withBase({
     title: o.title,
     width: 520,
     height: 300,
     data: { values: o.points },
-    layer: bandAndLine(o.x, o.yTitle, o.proportion ? percentFormat(o.points) : '.2f', false, o.seriesTitle, seriesCount(o.points) > 1 ? 'right' : 'none', o.proportion ? minimumDomain(o.points, 0.02) : undefined),
+    layer: bandAndLine(o.x, o.yTitle, format, false, o.seriesTitle, seriesCount(o.points) > 1 ? 'right' : 'none', y?.domain, seriesOrder(o.points)),
   });
+  return Object.defineProperty(spec, 'clipped', { value: y?.clipped ?? false, enumerable: false }) as VegaLiteSpec & { clipped: boolean };
 }
 
-/** Several metrics against the sweep axis, one small panel each (independent y scales). */
-export function facetCurveSpec(o: { title: string; points: CurvePoint[]; x: AxisInfo; seriesTitle: string; metricTitles: Record<string, string>; columns?: number }): VegaLiteSpec {
-  const points = o.points.map((p) => ({ ...p, panel: o.metricTitles[p.metric ?? ''] ?? p.metric }));
-  return withBase({
-    title: o.title,
-    data: { values: points },
-    facet: { field: 'panel', type: 'nominal', title: null, sort: Object.values(o.metricTitles), header: { labelFontSize: 12, labelAnchor: 'start' } },
-    columns: o.columns ?? 3,
-    spec: { width: 230, height: 160, layer: bandAndLine(o.x, '', '.3~f', false, o.seriesTitle, seriesCount(o.points) > 1 ? 'bottom' : 'none') },
-    resolve: { scale: { y: 'independent' } },
+/** Several metrics against the sweep axis, one small panel each with its own y range. */
+export function panelCurveSpec(o: { title: string; points: CurvePoint[]; x: AxisInfo; seriesTitle: string; panels: CurvePanel[]; columns?: number }): VegaLiteSpec & { clipped: boolean } {
+  let clipped = false;
+  const legend = seriesCount(o.points) > 1 ? 'bottom' : 'none';
+  const charts = o.panels.map((p) => {
+    const pts = o.points.filter((q) => q.metric === p.metric);
+    const y = yDomain(pts, minSpanOf(p, pts), p.bounds);
+    clipped ||= y?.clipped ?? false;
+    return {
+      width: 230,
+      height: 150,
+      title: { text: p.title, fontSize: 12 },
+      transform: [{ filter: { field: 'metric', equal: p.metric } }],
+      layer: bandAndLine({ ...o.x, title: o.x.shortTitle ?? o.x.title }, '', p.proportion ? percentFormat(y?.domain) : '.3~f', false, o.seriesTitle, legend, y?.domain, seriesOrder(o.points)),
+    };
   });
+  const spec = withBase({ title: o.title, data: { values: o.points }, concat: charts, columns: o.columns ?? 3, spacing: 24, resolve: { scale: { color: 'shared' } } });
+  return Object.defineProperty(spec, 'clipped', { value: clipped, enumerable: false }) as VegaLiteSpec & { clipped: boolean };
 }
 
 export interface LearningPoint {

@@ -3,14 +3,21 @@ import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { VegaLiteSpec } from './plots.ts';
 
+/** Report plots carry their data inline: a `url` anywhere would make the report fetch. */
+function assertNoUrl(value: unknown, path = 'spec'): void {
+  if (Array.isArray(value)) value.forEach((v, i) => assertNoUrl(v, `${path}[${i}]`));
+  else if (typeof value === 'object' && value !== null) {
+    for (const [k, v] of Object.entries(value)) {
+      if (k === 'url') throw new Error(`report plots must not load external data (${path}.url = ${JSON.stringify(v)})`);
+      assertNoUrl(v, `${path}.${k}`);
+    }
+  }
+}
+
 export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
+  assertNoUrl(spec);
   const compiled = compile(spec as unknown as TopLevelSpec).spec;
-  // A loader that refuses every fetch: specs carry their data inline, the report stays offline.
-  const loader = vega.loader();
-  loader.load = async (uri: string) => {
-    throw new Error(`report plots must not load external data (${uri})`);
-  };
-  const view = new vega.View(vega.parse(compiled), { renderer: 'none', loader });
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   try {
     return await view.toSVG();
   } finally {

@@ -229,3 +229,19 @@ export function bootstrapPairedDiffCI(a: readonly number[], b: readonly number[]
     opts,
   );
 }
+
+/**
+ * Holm–Bonferroni adjusted p-values (same order as given): controls the family-wise error
+ * when many arms are each tested against their control.
+ */
+export function holmAdjust(ps: readonly number[]): number[] {
+  const m = ps.length;
+  const order = ps.map((p, i) => [p, i] as const).sort((a, b) => a[0] - b[0]);
+  const adjusted = new Array<number>(m);
+  let running = 0;
+  order.forEach(([p, i], rank) => {
+    running = Math.max(running, Math.min(1, (m - rank) * p));
+    adjusted[i] = running;
+  });
+  return adjusted;
+}

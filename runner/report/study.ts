@@ -3,7 +3,7 @@ import { relative } from 'node:path';
 import { MmrunError } from '../errors.ts';
 import { loadExperiment } from '../config/index.ts';
 import { planSweep, type Plan } from '../sweep/index.ts';
-import { availableMetrics, compareRuns, type Comparison, type CompareOptions, type RunResult } from './aggregate.ts';
+import { availableMetrics, compareRuns, getDotted, type Comparison, type CompareOptions, type RunResult } from './aggregate.ts';
 import { loadPlanRuns } from './load.ts';
 
 export const DEFAULT_METRICS = ['image_acc', 'text_acc', 'modality_gap', 'transfer_text_to_image_acc'];
@@ -67,15 +67,6 @@ export function checkBy(by: string[] | undefined, study: Study): void {
     const known = study.runs.some((r) => getDotted(r.config, key) !== undefined);
     if (!known) throw new MmrunError(`--by '${key}': not a grid axis, 'ablation', nor a config path. Grid axes: ${axes.length ? axes.join(', ') : '(none)'}.`);
   }
-}
-
-function getDotted(obj: unknown, dotted: string): unknown {
-  let cur = obj;
-  for (const key of dotted.split('.')) {
-    if (typeof cur !== 'object' || cur === null) return undefined;
-    cur = (cur as Record<string, unknown>)[key];
-  }
-  return cur;
 }
 
 export function compareStudy(study: Study, opts: Omit<CompareOptions, 'metrics'> & { metrics?: string[] }): Comparison {

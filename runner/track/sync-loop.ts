@@ -14,6 +14,8 @@ export interface SyncLoopOptions {
   artifactsDir: string;
   /** Sync the plan's runs (default: every run directory under artifactsDir). */
   plan?: Plan;
+  /** Sync only these run directories (e.g. a worker forwarding its own run). */
+  runDirs?: string[];
   intervalMs?: number; // default 5000
   /** Warnings and notes for the user (default: console.warn). */
   log?: (message: string) => void;
@@ -38,7 +40,9 @@ export function startSyncLoop(opts: SyncLoopOptions): SyncLoop {
   let current: Promise<SyncReport | undefined> = Promise.resolve(undefined);
 
   const runDirs = () =>
-    opts.plan
+    opts.runDirs
+      ? opts.runDirs.filter((d) => existsSync(join(d, RUN_FILES.spec)))
+      : opts.plan
       ? opts.plan.runs.map((r) => runDirOf(opts.artifactsDir, r.id)).filter((d) => existsSync(join(d, RUN_FILES.spec)))
       : listRunDirs(opts.artifactsDir);
 

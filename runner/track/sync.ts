@@ -27,8 +27,10 @@ import {
 import type { Plan } from './plan-types.ts';
 import { RunStore, runDirOf, sweepDirOf, type RunSpecFile, type RunState, type RunStatus } from './run-store.ts';
 import { sourceInfoFor } from './source-info.ts';
+import { withSyncLock } from './sync-lock.ts';
 
 export const SYNC_STATE_FILE = 'mlflow.json';
+export const SYNC_LOCK_FILE = 'mlflow.lock';
 const METRICS_PER_FLUSH = 5000;
 
 interface RunServerState {
@@ -192,15 +194,23 @@ export async function syncRuns(opts: SyncOptions): Promise<SyncReport> {
       source: sourceOf(session, plan?.file ?? runs[0].spec.experimentFile),
       report,
     };
-    const parent = await withRetryIfGone(() => syncParentStart(ctx), () => dropState(join(sweepDirOf(artifactsDir, sweepId), SYNC_STATE_FILE), session.uri));
+    const sweepDir = sweepDirOf(artifactsDir, sweepId);
+    mkdirSync(sweepDir, { recursive: true });
+    const parent = await withSyncLock(join(sweepDir, SYNC_LOCK_FILE), 60_000, () =>
+      withRetryIfGone(() => syncParentStart(ctx), () => dropState(join(sweepDir, SYNC_STATE_FILE), session.uri)),
+    );
+    if (!parent) throw new MmrunError(`Sweep ${sweepId} has been synced by another process for over a minute (${join(sweepDir, SYNC_LOCK_FILE)}); try again later.`);
 
     const results = await mapLimit(runs, opts.concurrency ?? 4, async ({ store, spec }) => {
       try {
-        return await withRetryIfGone(() => syncOneRun(ctx, store, spec, parent), () => dropState(join(store.dir, SYNC_STATE_FILE), session.uri));
+        const result = await withSyncLock(join(store.dir, SYNC_LOCK_FILE), 3000, () =>
+          withRetryIfGone(() => syncOneRun(ctx, store, spec, parent), () => dropState(join(store.dir, SYNC_STATE_FILE), session.uri)),
+        );
+        return result ?? { ...emptyResult(spec, store), skipped: 'being synced by another process' };
       } catch (err) {
         if (err instanceof MlflowUnreachableError || !(err instanceof MmrunError)) throw err;
         report.problems.push(`run ${spec.id} (${spec.name}): ${err.message}`);
-        return { runId: spec.id, runDir: store.dir, created: false, linesSent: 0, metricsSent: 0, paramsSent: 0, artifactsSent: [], problems: [err.message] } satisfies RunSyncResult;
+        return { ...emptyResult(spec, store), problems: [err.message] };
       }
     });
     report.runs.push(...results);
@@ -378,7 +388,7 @@ function sweepStartTime(sweepDir: string): number {
 
 async function syncOneRun(ctx: SweepContext, store: RunStore, spec: RunSpecFile, parent: ParentHandle): Promise<RunSyncResult> {
   const { session, report } = ctx;
-  const result: RunSyncResult = { runId: spec.id, runDir: store.dir, created: false, linesSent: 0, metricsSent: 0, paramsSent: 0, artifactsSent: [], problems: [] };
+  const result = emptyResult(spec, store);
   const status = store.readStatus();
   if (!status || status.state === 'queued') {
     result.skipped = 'not started yet';
@@ -539,6 +549,10 @@ function filesSignature(store: RunStore): string {
     }
   }
   return parts.join('|');
+}
+
+function emptyResult(spec: RunSpecFile, store: RunStore): RunSyncResult {
+  return { runId: spec.id, runDir: store.dir, created: false, linesSent: 0, metricsSent: 0, paramsSent: 0, artifactsSent: [], problems: [] };
 }
 
 function startTimeOf(store: RunStore, status: RunStatus): number {

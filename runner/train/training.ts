@@ -78,6 +78,9 @@ export async function trainRun(opts: TrainingOptions): Promise<TrainingOutcome> 
         : `run ${opts.runId}: both training.joint and training.retrain are disabled: nothing to train.`,
     );
   }
+  if (retrainCfg.enabled && retrainCfg.early_stopping) {
+    hooks.log('warning: training.retrain.early_stopping is set: arms that stop early take fewer steps than the control arm');
+  }
   const logEvery = opts.stepLogEvery ?? 10;
   // Keyed on the config as given, so the key equals the one runner/sweep computes for the plan.
   const joint = new JointStore(opts.artifactsDir, jointKey(opts.config, seed));

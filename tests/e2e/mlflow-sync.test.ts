@@ -214,6 +214,19 @@ run('sync into a real MLflow server', () => {
     expect(liveRun.info.status).toBe('FINISHED');
   });
 
+  it('two processes syncing the same sweep at once create each run once', async () => {
+    const dir = tempDir();
+    const artifacts = join(dir, 'artifacts');
+    const plan = quickstartPlan(dir, 'concurrent');
+    writePlan(artifacts, plan);
+    const fakes = plan.runs.slice(0, 4).map((spec) => writeFinishedRun(artifacts, plan, spec));
+    const runDirs = fakes.map((f) => f.store.dir);
+    // Separate sessions: nothing shared in memory, only the files on disk.
+    await Promise.all([syncRuns({ uri: server.uri, runDirs, plan }), syncRuns({ uri: server.uri, runDirs: [...runDirs].reverse(), plan })]);
+    await syncRuns({ uri: server.uri, runDirs, plan }); // anything skipped as busy is sent now
+    await expectRunsMatchDirs(plan, artifacts, fakes);
+  });
+
   it('syncs the valid prefix of a truncated metrics file and reports the problem once', async () => {
     const dir = tempDir();
     const artifacts = join(dir, 'artifacts');

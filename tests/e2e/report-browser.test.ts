@@ -105,6 +105,7 @@ describe.skipIf(missing !== undefined && allowMissing)('report in headless Chrom
 
     const text = await page.innerText('body');
     expect(text).toMatch(/ratio 8: \+\d+\.\d points image accuracy at 1% images \(baseline\), 95% CI \[\+\d+\.\d, \+\d+\.\d\], p (=|<) [\d.]+, n = 3/);
+    expect(text).toMatch(/\d+ of 8 arms improve image accuracy significantly .*; \d+ after Holm correction for the 8 comparisons\)/);
     expect(text).toMatch(/Runs not in the statistics/);
     expect(text).toMatch(/Runs from an older version of the file/);
     expect(text).toContain('a0a0a0a0a0a0');

@@ -211,7 +211,7 @@ describe('FusedAdamOptimizer', () => {
     const { maxDiff, cpu } = await compareBackends(() => {
       const vars = init.map((r, i) => tf.variable(tensor(r), true, `adam-test-${tf.getBackend()}-${i}`));
       const opt = new FusedAdamOptimizer(0.01);
-      for (const step of grads) opt.applyGradients(Object.fromEntries(vars.map((v, i) => [v.name, tensor(step[i])])));
+      for (const step of grads) opt.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: tensor(step[i]) })));
       const out = vars.map((v) => tf.clone(v));
       const m = tf.clone((opt as unknown as { accumulatedFirstMoment: { variable: tf.Variable }[] }).accumulatedFirstMoment[0].variable);
       opt.dispose();
@@ -251,4 +251,50 @@ describe('fused layer norm (MmrunLayerNorm and its gradient)', () => {
       expect(maxDiff).toBeLessThan(1e-4);
     });
   }
+});
+
+describe('Add, Sub, Multiply, RealDiv with broadcasting', () => {
+  const shapes: [string, number[], number[]][] = [
+    ['same shape, size not a multiple of 4', [5, 7], [5, 7]],
+    ['bias row over NHWC', [2, 5, 5, 6], [6]],
+    ['per-row column', [9, 10], [9, 1]],
+    ['scalar on either side', [], [3, 5]],
+    ['column times row (outer broadcast)', [6, 1], [1, 9]],
+    ['attention softmax-gradient shape', [4, 2, 8, 1], [4, 2, 8, 8]],
+    ['middle-axis broadcast (built-in path)', [3, 1, 4], [3, 5, 4]],
+  ];
+  for (const [label, sa, sb] of shapes) {
+    it(label, async () => {
+      const a = random(sa, 90);
+      const b = random(sb, 91);
+      b.values = (b.values as Float32Array).map((v) => v + (v >= 0 ? 0.5 : -0.5)); // keep divisors away from 0
+      const { maxDiff } = await compareBackends(() => {
+        const [ta, tb] = [tensor(a), tensor(b)];
+        return [tf.add(ta, tb), tf.sub(ta, tb), tf.sub(tb, ta), tf.mul(ta, tb), tf.div(ta, tb)];
+      });
+      expect(maxDiff).toBeLessThan(1e-6);
+    });
+  }
+  it('int32 operands keep the built-in (and their dtype)', async () => {
+    const { maxDiff, wasm } = await compareBackends(() => tf.add(tensor(random([4, 3], 92, [-5, 5])), tensor(random([3], 93, [-5, 5]))));
+    expect(maxDiff).toBe(0);
+    expect(wasm.shapes[0]).toEqual([4, 3]);
+  });
+});
+
+describe('shared buffers', () => {
+  it('a clone (shared buffer) of an Adam moment does not change when the optimizer steps', async () => {
+    const { FusedAdamOptimizer } = await import('../../runner/model/backend/fused-adam.ts');
+    const v = tf.variable(tf.ones([8]), true, 'adam-shared-test');
+    const opt = new FusedAdamOptimizer(0.1);
+    opt.applyGradients([{ name: v.name, tensor: tf.ones([8]) }]);
+    const m = (opt as unknown as { accumulatedFirstMoment: { variable: tf.Variable }[] }).accumulatedFirstMoment[0].variable;
+    const kept = tf.clone(m);
+    const before = Array.from(kept.dataSync());
+    opt.applyGradients([{ name: v.name, tensor: tf.ones([8]) }]);
+    expect(Array.from(kept.dataSync())).toEqual(before);
+    expect(Array.from(m.dataSync())).not.toEqual(before);
+    tf.dispose([kept, v]);
+    opt.dispose();
+  });
 });

@@ -55,6 +55,12 @@ describe('dispositionOf', () => {
     expect(dispositionOf(running(), probe([100]))).toBe('live');
     expect(dispositionOf(running(), probe([]))).toBe('launch');
   });
+  it('a live pid with a stale heartbeat that is not the run\'s worker (recycled pid) does not hold the run', () => {
+    const stale = probe([100], 1_000_000 + 60_000);
+    expect(dispositionOf(running(), { ...stale, isWorkerOf: () => false })).toBe('launch');
+    expect(dispositionOf(running(), { ...stale, isWorkerOf: () => true })).toBe('live');
+    expect(dispositionOf(running(), { ...probe([100]), isWorkerOf: () => false })).toBe('live'); // fresh heartbeat
+  });
   it('a queued run is live while the launcher that queued it is alive', () => {
     const q = running({ state: 'queued', pid: undefined, launcher: { type: 'local', pid: 7 } });
     expect(dispositionOf(q, probe([7]))).toBe('live');

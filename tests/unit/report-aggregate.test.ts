@@ -138,6 +138,19 @@ describe('grouping over seeds', () => {
   });
 });
 
+describe('bounded metrics', () => {
+  it('clips the CI of the mean to the range the metric can take', () => {
+    // n = 2: sd 0.02/√2, se 0.01: 0.98 ± 12.706 · 0.01 = [0.853, 1.107] → [0.853, 1]
+    const runs = [0, 1].map((seed) => ({ ...run({ seed, acc: 0.97 + seed * 0.02 }), final: { image_acc: 0.97 + seed * 0.02, modality_gap: 0.05 + seed * 0.1, loss: 1 + seed } }));
+    const c = compareRuns(runs, { metrics: ['image_acc', 'modality_gap', 'loss'] });
+    const s = c.rows[0].stats;
+    expect(s.image_acc.ci![0]).toBeCloseTo(0.98 - 12.706204736174707 * 0.01, 9);
+    expect(s.image_acc.ci![1]).toBe(1);
+    expect(s.modality_gap.ci![0]).toBe(0);
+    expect(s.loss.ci![0]).toBeLessThan(0); // unbounded metrics are left alone
+  });
+});
+
 describe('--by and --sort', () => {
   const runs = [0.01, 0.1].flatMap((frac) => [0, 4].flatMap((ratio) => [0, 1].map((seed) => run({ ratio, frac, seed, acc: 0.5 + frac + ratio * 0.01 + seed * 0.001 }))));
 

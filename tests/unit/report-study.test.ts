@@ -117,7 +117,7 @@ describe('a study read from its run directories', () => {
       `ratio 8: +${pts(d.meanDiff)} points image accuracy at 1% images, 95% CI [+${pts(d.ci![0])}, +${pts(d.ci![1])}], p ${d.p! < 0.001 ? '< 0.001' : `= ${d.p!.toFixed(3)}`}, n = 5`,
     );
     const n = writeNarrative(c, { unfinished: [], orphans: [] });
-    expect(n.headline.join(' ')).toMatch(/1 of 1 arms improve image accuracy significantly/);
+    expect(n.headline.join(' ')).toMatch(/1 of 1 arms improve image accuracy significantly \(paired t-test over seeds, p < 0.05, 95% CI excluding 0\)\./);
   });
 });
 

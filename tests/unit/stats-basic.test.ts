@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   bootstrapMeanCI,
   bootstrapPairedDiffCI,
+  holmAdjust,
   logGamma,
   mean,
   pairedTTest,
@@ -185,5 +186,18 @@ describe('seeded bootstrap', () => {
     expect(bootstrapPairedDiffCI([0.9, 0.8, 0.85], [0.8, 0.7, 0.75], { seed: 3 })!.map((x) => +x.toFixed(12))).toEqual([0.1, 0.1]);
     expect(bootstrapPairedDiffCI([0.9], [0.8])).toBeUndefined();
     expect(bootstrapMeanCI([])).toBeUndefined();
+  });
+});
+
+describe('Holm correction', () => {
+  it('matches a hand-computed example and keeps the input order', () => {
+    // sorted 0.01, 0.03, 0.04 → ×3, ×2, ×1 = 0.03, 0.06, 0.04 → monotone: 0.03, 0.06, 0.06
+    const adj = holmAdjust([0.01, 0.04, 0.03]);
+    expect(adj[0]).toBeCloseTo(0.03, 14);
+    expect(adj[1]).toBeCloseTo(0.06, 14);
+    expect(adj[2]).toBeCloseTo(0.06, 14);
+    expect(holmAdjust([0.5, 0.9])).toEqual([1, 1]);
+    expect(holmAdjust([0.02])).toEqual([0.02]);
+    expect(holmAdjust([])).toEqual([]);
   });
 });

@@ -4,17 +4,20 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ADAM_UPDATE } from './kernels/adam-update.ts';
 
 type Named = { originalName: string; variable: tf.Variable };
+type VariableGradients = Parameters<tf.AdamOptimizer['applyGradients']>[0]; // NamedVariableMap | NamedTensor[]
+
+function sharedBuffer(t: tf.Tensor): boolean {
+  const entry = (tf.backend() as unknown as { dataIdMap: { get(id: object): { refCount?: number } | undefined } }).dataIdMap.get(t.dataId);
+  return entry?.refCount !== 1;
+}
 
 export class FusedAdamOptimizer extends tf.AdamOptimizer {
-  // The moments are updated in place: each must own its memory (not share it with a tensor
-  // someone else holds, as after setWeights), so the first fused step copies it once.
-  private readonly owned = new WeakSet<tf.Variable>();
 
   constructor(learningRate: number, beta1 = 0.9, beta2 = 0.999, epsilon?: number) {
     super(learningRate, beta1, beta2, epsilon ?? (undefined as unknown as number));
   }
 
-  override applyGradients(variableGradients: tf.NamedTensorMap | tf.NamedTensor[]): void {
+  override applyGradients(variableGradients: VariableGradients): void {
     if (tf.getBackend() !== 'wasm' || !tf.getKernel(ADAM_UPDATE, 'wasm')) {
       super.applyGradients(variableGradients);
       return;
@@ -32,11 +35,10 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
         const moments = [self.accumulatedFirstMoment, self.accumulatedSecondMoment];
         for (const [k, list] of moments.entries()) {
           list[i] ??= { originalName: `${name}/${k === 0 ? 'm' : 'v'}`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) };
+          // The moments are updated in place, so each must own its buffer: after setWeights, a
+          // clone or getWeights() someone kept, it is shared, and a copy is taken first.
           const mv = list[i].variable;
-          if (!this.owned.has(mv)) {
-            mv.assign(tf.mul(mv, 1));
-            this.owned.add(mv);
-          }
+          if (sharedBuffer(mv)) mv.assign(tf.mul(mv, 1));
         }
         const gradient = Array.isArray(variableGradients) ? variableGradients[i].tensor : variableGradients[name];
         if (gradient == null) return;

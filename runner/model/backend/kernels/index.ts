@@ -12,6 +12,8 @@ import { splitV } from './split-v.ts';
 import { cast } from './cast.ts';
 import { ADAM_UPDATE, adamUpdate } from './adam-update.ts';
 import { LAYER_NORM, LAYER_NORM_GRAD, layerNorm, layerNormGrad } from './layer-norm.ts';
+import { add, multiply, realDiv, sub } from './binary.ts';
+import { identity } from './identity.ts';
 import { unsortedSegmentSum } from './unsorted-segment-sum.ts';
 
 export const TRAINING_KERNELS = {
@@ -25,6 +27,11 @@ export const TRAINING_KERNELS = {
   SplitV: splitV,
   Sum: sum,
   Cast: cast,
+  Identity: identity,
+  Add: add,
+  Sub: sub,
+  Multiply: multiply,
+  RealDiv: realDiv,
   [ADAM_UPDATE]: adamUpdate,
   [LAYER_NORM]: layerNorm,
   [LAYER_NORM_GRAD]: layerNormGrad,

@@ -9,7 +9,7 @@ export function fusedLayerNormAvailable(width: number): boolean {
 
 /** Layer norm over the last axis of x (biased variance), gamma and beta of shape [width]. */
 export function fusedLayerNorm<T extends tf.Tensor>(x: T, gamma: tf.Tensor, beta: tf.Tensor, epsilon: number): T {
-  const f = tf.customGrad((xx: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+  const forward = (xx: tf.Tensor, g: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
     const [y, mean, rstd] = tf.engine().runKernel(LAYER_NORM, { x: xx, gamma: g, beta: b }, { epsilon }) as tf.Tensor[];
     save([xx, g, mean, rstd]);
     return {
@@ -19,6 +19,7 @@ export function fusedLayerNorm<T extends tf.Tensor>(x: T, gamma: tf.Tensor, beta
         return tf.engine().runKernel(LAYER_NORM_GRAD, { dy, x: sx, gamma: sg, mean: sm, rstd: sr }, {}) as tf.Tensor[];
       },
     };
-  });
+  };
+  const f = tf.customGrad(forward as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(x, gamma, beta) as T;
 }

@@ -4,6 +4,9 @@ import type * as tf from '@tensorflow/tfjs-core';
 import v8 from 'node:v8';
 import { KERNELS_FMA_WASM_BASE64, KERNELS_WASM_BASE64 } from './kernels.generated.ts';
 
+/** (a, aRowBytes, aVec, b, bRowBytes, bVec, out, M, N): see wat.ts `binary`. */
+export type BinaryFn = (a: number, aRowBytes: number, aVec: number, b: number, bRowBytes: number, bVec: number, out: number, M: number, N: number) => void;
+
 export interface SimdKernels {
   gemm(M: number, N: number, K: number, A: number, ars: number, acs: number, B: number, ldb: number, C: number, ldc: number, acc: number): void;
   transpose2d(src: number, rows: number, cols: number, dst: number, count: number): void;
@@ -13,6 +16,10 @@ export interface SimdKernels {
   reduce_sum(x: number, outer: number, red: number, inner: number, out: number): void;
   layer_norm(x: number, gamma: number, beta: number, y: number, mean: number, rstd: number, rows: number, N: number, eps: number): void;
   layer_norm_grad(dy: number, x: number, gamma: number, mean: number, rstd: number, dx: number, dgamma: number, dbeta: number, rows: number, N: number): void;
+  binary_add: BinaryFn;
+  binary_sub: BinaryFn;
+  binary_mul: BinaryFn;
+  binary_div: BinaryFn;
   adam(x: number, g: number, m: number, v: number, out: number, n: number, b1: number, b2: number, c1: number, c2: number, lr: number, eps: number): void;
 }
 

@@ -586,6 +586,68 @@ export interface KernelVariant {
   mainTileRows?: number;
 }
 
+const BINARY_OPS = { add: 'f32x4.add', sub: 'f32x4.sub', mul: 'f32x4.mul', div: 'f32x4.div' } as const;
+
+/**
+ * out[i, j] = a(i, j) op b(i, j) over an M×N output, each operand either varying along j (a full
+ * matrix or a broadcast row: *Vec = 1, rows *RowBytes apart, 0 for a row) or constant along j (a
+ * broadcast column or scalar: *Vec = 0, one value per row *RowBytes apart, 0 for a scalar).
+ */
+function binary(name: keyof typeof BINARY_OPS): string {
+  const v = BINARY_OPS[name];
+  const s = v.replace('f32x4', 'f32');
+  const inner = (label: string, av: string, bv: string, as: string, bs: string) => `
+        (local.set $j (i32.const 0))
+        (block $${label}_done (loop $${label}
+          (br_if $${label}_done (i32.ge_u (local.get $j) (local.get $vecBytes)))
+          (v128.store (i32.add (local.get $po) (local.get $j)) (${v} ${av} ${bv}))
+          (local.set $j (i32.add (local.get $j) (i32.const 16)))
+          (br $${label})))
+        (block $${label}_t_done (loop $${label}_t
+          (br_if $${label}_t_done (i32.ge_u (local.get $j) (local.get $rowBytes)))
+          (f32.store (i32.add (local.get $po) (local.get $j)) (${s} ${as} ${bs}))
+          (local.set $j (i32.add (local.get $j) (i32.const 4)))
+          (br $${label}_t)))`;
+  const la = '(v128.load (i32.add (local.get $pa) (local.get $j)))';
+  const lb = '(v128.load (i32.add (local.get $pb) (local.get $j)))';
+  const sa = '(f32.load (i32.add (local.get $pa) (local.get $j)))';
+  const sb = '(f32.load (i32.add (local.get $pb) (local.get $j)))';
+  return `
+(func (export "binary_${name}") (param $a i32) (param $aRowBytes i32) (param $aVec i32) (param $b i32) (param $bRowBytes i32) (param $bVec i32)
+    (param $out i32) (param $M i32) (param $N i32)
+  (local $i i32) (local $j i32) (local $pa i32) (local $pb i32) (local $po i32) (local $rowBytes i32) (local $vecBytes i32)
+  (local $va v128) (local $vb v128) (local $fa f32) (local $fb f32)
+  (local.set $rowBytes (i32.shl (local.get $N) (i32.const 2)))
+  (local.set $vecBytes (i32.shl (i32.and (local.get $N) (i32.const -4)) (i32.const 2)))
+  (local.set $pa (local.get $a))
+  (local.set $pb (local.get $b))
+  (local.set $po (local.get $out))
+  (block $i_done (loop $i_loop
+    (br_if $i_done (i32.ge_s (local.get $i) (local.get $M)))
+    (if (i32.and (local.get $aVec) (local.get $bVec))
+      (then ${inner('ab', la, lb, sa, sb)})
+      (else (if (local.get $aVec)
+        (then
+          (local.set $fb (f32.load (local.get $pb)))
+          (local.set $vb (f32x4.splat (local.get $fb)))
+          ${inner('a', la, '(local.get $vb)', sa, '(local.get $fb)')})
+        (else
+          (local.set $fa (f32.load (local.get $pa)))
+          (local.set $va (f32x4.splat (local.get $fa)))
+          (if (local.get $bVec)
+            (then ${inner('b', '(local.get $va)', lb, '(local.get $fa)', sb)})
+            (else
+              (local.set $fb (f32.load (local.get $pb)))
+              (local.set $vb (f32x4.splat (local.get $fb)))
+              ${inner('n', '(local.get $va)', '(local.get $vb)', '(local.get $fa)', '(local.get $fb)')}))))))
+    (local.set $pa (i32.add (local.get $pa) (local.get $aRowBytes)))
+    (local.set $pb (i32.add (local.get $pb) (local.get $bRowBytes)))
+    (local.set $po (i32.add (local.get $po) (local.get $rowBytes)))
+    (local.set $i (i32.add (local.get $i) (i32.const 1)))
+    (br $i_loop)))
+)`;
+}
+
 export function kernelsWat(variant: KernelVariant = { fma: false }): string {
   FMA = variant.fma;
   MR = variant.mainTileRows ?? (variant.fma ? 6 : 4);
@@ -604,6 +666,7 @@ export function kernelsWat(variant: KernelVariant = { fma: false }): string {
     adam,
     layerNorm,
     layerNormGrad,
+    ...(Object.keys(BINARY_OPS) as (keyof typeof BINARY_OPS)[]).map(binary),
     ')',
   ].join('\n');
 }

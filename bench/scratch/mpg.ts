@@ -1,0 +1,15 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import { initBackend } from '../../runner/model/backend/index.ts';
+import { builtin } from '../../runner/model/backend/kernels/registry.ts';
+await initBackend('wasm');
+const xs = Float32Array.from({ length: 2 * 4 * 4 * 4 }, (_, i) => -3 - Math.sin(i));
+const dys = Float32Array.from({ length: 2 * 2 * 2 * 4 }, (_, i) => 1 + i);
+const run = (useBuiltin: boolean) => { const x = tf.tensor4d(xs, [2, 4, 4, 4]); const y = tf.maxPool(x, 2, 2, 'valid'); const dy = tf.tensor4d(dys, [2, 2, 2, 4]);
+  const attrs = { filterSize: 2, strides: 2, pad: 'valid' } as any;
+  const r = useBuiltin ? tf.engine().makeTensorFromTensorInfo(builtin('MaxPoolGrad')!.kernelFunc({ inputs: { dy, input: x, output: y } as any, backend: tf.backend(), attrs }) as tf.TensorInfo) : tf.engine().runKernel('MaxPoolGrad', { dy, input: x, output: y } as any, attrs) as tf.Tensor;
+  return r.dataSync(); };
+const ours = run(false); const theirs = run(true);
+await tf.setBackend('cpu'); const ref = run(false);
+const md = (a: ArrayLike<number>) => Math.max(...Array.from(a, (v, i) => Math.abs(v - ref[i])));
+console.log('all-negative windows: max |diff| vs cpu: built-in wasm', md(theirs), 'mmrun', md(ours));
