@@ -1,4 +1,4 @@
-// `npm run bench [-- --json] [--steps N] [--reps N] [--threads N] [--models cnn,text,multimodal]`
+// `npm run bench [-- --json] [--steps N] [--reps N] [--threads N] [--models cnn,text,multimodal] [--launcher]`
 // Trains each workload for a fixed number of steps after warm-up, on mmrun's backend and on the
 // PyTorch reference (bench/reference.py, same architecture and thread count), alternating them
 // in the same run; reports the median over repetitions of training and forward throughput and
@@ -22,6 +22,7 @@ const { values } = parseArgs({
     'reference-threads': { type: 'string' },
     backend: { type: 'string', default: 'auto' },
     models: { type: 'string', default: MODEL_NAMES.join(',') },
+    launcher: { type: 'boolean', default: false }, // also run bench/launcher.ts (issue 5)
     python: { type: 'string', default: process.env.MMRUN_BENCH_PYTHON ?? path.join(os.homedir(), '.cache', 'mmrun', 'venv-bench', 'bin', 'python') },
   },
 });
@@ -120,8 +121,10 @@ const machine = {
   load_average: os.loadavg().map((x) => Number(x.toFixed(2))),
 };
 
+const launcher = values.launcher ? await (await import('./launcher.ts')).benchLauncher() : undefined;
+
 if (values.json) {
-  console.log(JSON.stringify({ results, machine }, null, 2));
+  console.log(JSON.stringify({ results, machine, ...(launcher ? { launcher } : {}) }, null, 2));
 } else {
   const rows = [
     ['model', 'backend', 'train samples/s', 'PyTorch', 'ratio', 'per CPU-s', 'PyTorch', 'ratio', 'forward samples/s', 'PyTorch', 'ratio', 'peak RSS MB', 'PyTorch'],
@@ -136,5 +139,6 @@ if (values.json) {
   for (const r of rows) console.log(r.map((c, i) => String(c).padStart(i < 2 ? 0 : widths[i]).padEnd(i < 2 ? widths[i] : 0)).join('  '));
   console.log(`\n${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; mmrun ${machine.threads} thread(s), reference ${machine.reference_threads} thread(s); ${machine.steps} steps after ${machine.warmup} warm-up, median of ${reps}; load ${machine.load_average.join(' ')}`);
   console.log(`mmrun backend: ${machine.backend_detail}`);
-  console.log(haveReference ? `reference: ${machine.reference}` : `no PyTorch reference: run \`bash bench/setup.sh\` to install it into .venv-bench`);
+  console.log(haveReference ? `reference: ${machine.reference}` : `no PyTorch reference: run \`bash bench/setup.sh\` to install it (into ~/.cache/mmrun/venv-bench)`);
+  if (launcher) for (const l of launcher) console.log(`launcher: ${l.name} ${l.value} ${l.unit} (target ${l.target}) ${l.pass ? 'ok' : 'MISSED'}: ${l.detail}`);
 }

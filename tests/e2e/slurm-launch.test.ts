@@ -83,6 +83,23 @@ describe.skipIf(missing !== undefined && allowSkip)('slurm launcher (real single
     expect(s.finishes(s.runIds[1])).toHaveLength(1);
   });
 
+  it('a task told its time is up (USR1) checkpoints, requeues itself and resumes within the same `mmrun run`', { timeout: 300_000 }, async () => {
+    const s = fixtureSweep(yaml('{ type: slurm, jobs: 1 }', '[0]'), { ...env(), FIXTURE_EPOCHS: '30', FIXTURE_EPOCH_MS: '150' });
+    const run = s.start(['run', 'sweep.yaml']);
+    const id = s.runIds[0];
+    await waitFor('the task past epoch 3', () => (s.status(id)?.epoch ?? 0) >= 3, 60_000);
+    const task = s.status(id)?.launcher?.slurmJobId as string;
+    expect(cluster.cmd('scancel', ['--signal=USR1', '--batch', task]).status).toBe(0);
+    // Slurm holds a requeued task back ~2 minutes (BeginTime); let it start now to keep the test short.
+    await waitFor('the task requeued', () => /PENDING/.test(cluster.cmd('squeue', ['-h', '-r', '-j', task, '-o', '%T']).stdout), 60_000);
+    cluster.cmd('scontrol', ['update', `JobId=${task}`, 'StartTime=now']);
+    expect(await run.exited).toBe(0);
+    expect(s.starts(id)).toHaveLength(2);
+    expect(s.finishes(id)).toHaveLength(1);
+    expect(s.finishes(id)[0]).toMatch(/resumedFrom=([3-9]|\d\d)/);
+    expect(readFileSync(join(s.runDir(id), 'log.txt'), 'utf8')).toMatch(/requeueing slurm task/);
+  });
+
   it('a job left held by a launcher killed while submitting is cancelled, not run beside the new one', { timeout: 120_000 }, () => {
     const s = fixtureSweep(yaml('{ type: slurm, jobs: 2 }', '[0, 1]'), { ...env() });
     const plan = JSON.parse(s.mmrun(['plan', 'sweep.yaml', '--json']).out) as { sweepId: string };

@@ -182,7 +182,7 @@ describe('worker', () => {
   it('two workers started together on runs sharing a joint phase train it once', async () => {
     const { runDirs, artifactsDir } = makeRuns(tmp('concurrent'), {
       augmentation: { method: 'eda' },
-      training: { joint: { epochs: 2 }, retrain: { enabled: true, epochs: 1 } },
+      training: { joint: { epochs: 3 }, retrain: { enabled: true, epochs: 1 } }, // long enough for the second to wait
       grid: { 'augmentation.ratio': [0, 2] },
     });
     const outputs = await Promise.all(
@@ -205,4 +205,13 @@ describe('worker', () => {
     expect(summaries[0].phases.joint).toEqual(summaries[1].phases.joint);
     expect(summaries[0].phases.retrain.steps).toBe(summaries[1].phases.retrain.steps);
   }, 180_000);
+  it('fails the run with cause nan, naming the step, when the loss diverges', async () => {
+    const { runDirs } = makeRuns(tmp('nan'), { model: { projection: { normalize: false } }, training: { joint: { optimizer: 'momentum', learning_rate: 10 } } });
+    const { code } = await work(runDirs[0]);
+    expect(code).toBe(1);
+    const status = RunStore.open(runDirs[0]).readStatus()!;
+    expect(status.state).toBe('failed');
+    expect(status.error).toMatchObject({ cause: 'nan', exitCode: 1 });
+    expect(status.error!.message).toMatch(/the loss is not finite at step \d+ \(loss=/);
+  });
 });

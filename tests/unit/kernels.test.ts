@@ -298,3 +298,23 @@ describe('shared buffers', () => {
     opt.dispose();
   });
 });
+
+describe('_FusedMatMul (dense layers)', () => {
+  for (const [label, sa, sb, ta, tb, bias, act] of [
+    ['bias + relu', [33, 20], [20, 13], false, false, true, 'relu'],
+    ['bias, linear, batched', [2, 9, 8], [2, 8, 6], false, false, true, 'linear'],
+    ['no bias, transposeB, relu', [7, 5], [11, 5], false, true, false, 'relu'],
+    ['elu (built-in path)', [6, 4], [4, 3], false, false, true, 'elu'],
+  ] as [string, number[], number[], boolean, boolean, boolean, 'relu' | 'linear' | 'elu'][]) {
+    it(label, async () => {
+      const a = random(sa, 95);
+      const b = random(sb, 96);
+      const n = tb ? sb[sb.length - 2] : sb[sb.length - 1];
+      const bi = random([n], 97);
+      const { maxDiff } = await compareBackends(() =>
+        tf.fused.matMul({ a: tensor(a) as tf.Tensor2D, b: tensor(b) as tf.Tensor2D, transposeA: ta, transposeB: tb, bias: bias ? tensor(bi) : undefined, activation: act }),
+      );
+      expect(maxDiff).toBeLessThan(1e-4);
+    });
+  }
+});

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { classifyExit } from '../../runner/launch/exit-cause.ts';
 import { dispositionOf, type LivenessProbe } from '../../runner/launch/liveness.ts';
@@ -97,7 +98,9 @@ describe('slurm', () => {
       expect(s).toContain(`#SBATCH ${d}\n`);
     }
     expect(s).toContain(`sed -n "$((SLURM_ARRAY_TASK_ID + 1))p" '/shared/a b/tasks.txt'`);
-    expect(s).toContain('exec node /opt/mmrun/bin/mmrun.js worker "$RUN_DIR"');
+    expect(s).toContain('node /opt/mmrun/bin/mmrun.js worker "$RUN_DIR" >> "$RUN_DIR/log.txt" 2>&1 &');
+    expect(s).toContain('#SBATCH --signal=B:USR1@120\n');
+    expect(spawnSync('bash', ['-n'], { input: s }).status).toBe(0);
     expect(slurmScript({ sweepId: 'x', tasksFile: '/t', count: 2, launcher: { ...launcher, jobs: 'auto' as never }, workerCommand: ['w'], outputDir: '/o' })).toContain('#SBATCH --array=0-1\n');
   });
   it('parses squeue and scontrol output', () => {

@@ -14,10 +14,12 @@ import { ADAM_UPDATE, adamUpdate } from './adam-update.ts';
 import { LAYER_NORM, LAYER_NORM_GRAD, layerNorm, layerNormGrad } from './layer-norm.ts';
 import { add, multiply, realDiv, sub } from './binary.ts';
 import { identity } from './identity.ts';
+import { fusedMatMul } from './fused-mat-mul.ts';
 import { unsortedSegmentSum } from './unsorted-segment-sum.ts';
 
 export const TRAINING_KERNELS = {
   BatchMatMul: batchMatMul,
+  _FusedMatMul: fusedMatMul,
   BroadcastTo: broadcastTo,
   Conv2DBackpropFilter: conv2DBackpropFilter,
   Conv2DBackpropInput: conv2DBackpropInput,

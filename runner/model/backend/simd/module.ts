@@ -20,6 +20,7 @@ export interface SimdKernels {
   binary_sub: BinaryFn;
   binary_mul: BinaryFn;
   binary_div: BinaryFn;
+  bias_relu(p: number, rows: number, cols: number, bias: number, relu: number): void;
   adam(x: number, g: number, m: number, v: number, out: number, n: number, b1: number, b2: number, c1: number, c2: number, lr: number, eps: number): void;
 }
 

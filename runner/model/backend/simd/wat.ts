@@ -648,6 +648,39 @@ function binary(name: keyof typeof BINARY_OPS): string {
 )`;
 }
 
+/** In place on a [rows, cols] matrix: add a bias row (if bias ≠ 0), then ReLU (if relu ≠ 0). */
+const biasRelu = `
+(func (export "bias_relu") (param $p i32) (param $rows i32) (param $cols i32) (param $bias i32) (param $relu i32)
+  (local $r i32) (local $c i32) (local $vecEnd i32) (local $v v128) (local $s f32) (local $pb i32)
+  (local.set $vecEnd (i32.and (local.get $cols) (i32.const -4)))
+  (block $r_done (loop $r_loop
+    (br_if $r_done (i32.ge_s (local.get $r) (local.get $rows)))
+    (local.set $c (i32.const 0))
+    (local.set $pb (local.get $bias))
+    (block $v_done (loop $v_loop
+      (br_if $v_done (i32.ge_s (local.get $c) (local.get $vecEnd)))
+      (local.set $v (v128.load (local.get $p)))
+      (if (local.get $bias) (then (local.set $v (f32x4.add (local.get $v) (v128.load (local.get $pb))))))
+      (if (local.get $relu) (then (local.set $v (f32x4.max (local.get $v) (v128.const i32x4 0 0 0 0)))))
+      (v128.store (local.get $p) (local.get $v))
+      (local.set $p (i32.add (local.get $p) (i32.const 16)))
+      (local.set $pb (i32.add (local.get $pb) (i32.const 16)))
+      (local.set $c (i32.add (local.get $c) (i32.const 4)))
+      (br $v_loop)))
+    (block $s_done (loop $s_loop
+      (br_if $s_done (i32.ge_s (local.get $c) (local.get $cols)))
+      (local.set $s (f32.load (local.get $p)))
+      (if (local.get $bias) (then (local.set $s (f32.add (local.get $s) (f32.load (local.get $pb))))))
+      (if (local.get $relu) (then (local.set $s (f32.max (local.get $s) (f32.const 0)))))
+      (f32.store (local.get $p) (local.get $s))
+      (local.set $p (i32.add (local.get $p) (i32.const 4)))
+      (local.set $pb (i32.add (local.get $pb) (i32.const 4)))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $s_loop)))
+    (local.set $r (i32.add (local.get $r) (i32.const 1)))
+    (br $r_loop)))
+)`;
+
 export function kernelsWat(variant: KernelVariant = { fma: false }): string {
   FMA = variant.fma;
   MR = variant.mainTileRows ?? (variant.fma ? 6 : 4);
@@ -666,6 +699,7 @@ export function kernelsWat(variant: KernelVariant = { fma: false }): string {
     adam,
     layerNorm,
     layerNormGrad,
+    biasRelu,
     ...(Object.keys(BINARY_OPS) as (keyof typeof BINARY_OPS)[]).map(binary),
     ')',
   ].join('\n');
