@@ -65,12 +65,12 @@ export async function benchLauncher(opts: { runs?: number; cpuWork?: number; rep
     const perRun = launched / n;
     const added = (launched - direct) / n;
 
-    const work = String(opts.cpuWork ?? 6e7);
+    const work = String(opts.cpuWork ?? 1.5e8);
     const load = loadavg()[0];
     const busy = { FIXTURE_BEHAVIOUR: 'busy', FIXTURE_WORK: work };
     // Back-to-back pairs, median ratio: other work on a shared machine comes in bursts.
     const pairs: { serial: number; parallel: number }[] = [];
-    for (let i = 0; i < (opts.repeats ?? 3); i++) {
+    for (let i = 0; i < (opts.repeats ?? 5); i++) {
       const serial = await sweepSeconds(dir, 2, 1, busy);
       const parallel = await sweepSeconds(dir, 2, 2, busy);
       pairs.push({ serial, parallel });

@@ -52,7 +52,7 @@ async function targetOf(positionals: string[], artifactsDirOpt: string | undefin
 export function describeReport(r: SyncReport): string[] {
   const created = r.runs.filter((x) => x.created).length;
   const waiting = r.runs.filter((x) => x.skipped).length;
-  const unchanged = r.runs.filter((x) => !x.created && !x.skipped && x.linesSent === 0 && x.paramsSent === 0 && x.artifactsSent.length === 0).length;
+  const unchanged = r.runs.filter((x) => !x.skipped && !x.updated && x.artifactsSent.length === 0).length;
   const metrics = r.runs.reduce((a, x) => a + x.metricsSent, 0);
   const lines = [
     `Synced ${r.runs.length} run${r.runs.length === 1 ? '' : 's'} to ${r.uri}: ${created} created, ${r.runs.length - created - unchanged - waiting} updated, ${unchanged} already up to date${waiting ? `, ${waiting} not started yet` : ''}; ${metrics} metric values sent.`,

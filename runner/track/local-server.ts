@@ -27,6 +27,8 @@ export interface LocalMlflowOptions {
   /** Server output goes here (default: <dir>/server.log). */
   logFile?: string;
   startTimeoutMs?: number;
+  /** Proxy artifacts over HTTP (default true); false stores them in <dir>/artifacts directly. */
+  serveArtifacts?: boolean;
 }
 
 /** The `mlflow` executable: $MMRUN_MLFLOW, then PATH, then ./.venv/bin. */
@@ -74,11 +76,18 @@ export async function startLocalMlflow(opts: LocalMlflowOptions): Promise<LocalM
       '--host', host,
       '--port', String(port),
       '--backend-store-uri', `sqlite:///${join(dir, 'mlflow.db')}`,
-      '--artifacts-destination', join(dir, 'artifacts'),
-      '--serve-artifacts',
+      ...(opts.serveArtifacts === false
+        ? ['--no-serve-artifacts', '--default-artifact-root', join(dir, 'artifacts')]
+        : ['--serve-artifacts', '--artifacts-destination', join(dir, 'artifacts')]),
       '--workers', '1',
     ],
-    { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MLFLOW_ENABLE_TELEMETRY: 'false', MLFLOW_DISABLE_TELEMETRY: 'true', DO_NOT_TRACK: 'true' } },
+    {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // No telemetry (no network), and no job runner: it forks ~8 huey workers for GenAI
+      // features mmrun does not use, a real cost on a small machine.
+      env: { MLFLOW_DISABLE_TELEMETRY: 'true', DO_NOT_TRACK: 'true', MLFLOW_SERVER_ENABLE_JOB_EXECUTION: 'false', ...process.env },
+    },
   );
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);

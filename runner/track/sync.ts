@@ -4,8 +4,8 @@
 // State of what was sent lives beside the data: `<run-dir>/mlflow.json` per run and
 // `sweeps/<sweepId>/mlflow.json` for the parent run, keyed by server URI.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, join, relative } from 'node:path';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { MmrunError } from '../errors.ts';
 import { readJsonIfExists, writeJsonAtomic } from './atomic-json.ts';
 import { ArtifactProxyUnavailableError, MlflowClient, MlflowError, MlflowUnreachableError, type MlflowRun, type MlflowRunStatus } from './mlflow-client.ts';
@@ -28,6 +28,7 @@ import type { Plan } from './plan-types.ts';
 import { RunStore, runDirOf, sweepDirOf, type RunSpecFile, type RunState, type RunStatus } from './run-store.ts';
 import { sourceInfoFor } from './source-info.ts';
 import { withSyncLock } from './sync-lock.ts';
+import { fileSource, runArtifacts, type ArtifactSource } from './sync-artifacts.ts';
 
 export const SYNC_STATE_FILE = 'mlflow.json';
 export const SYNC_LOCK_FILE = 'mlflow.lock';
@@ -71,6 +72,8 @@ export interface RunSyncResult {
   runDir: string;
   runUuid?: string;
   created: boolean;
+  /** Something was sent to MLflow for this run by this call. */
+  updated: boolean;
   skipped?: string; // why nothing was sent (e.g. still queued)
   linesSent: number; // metrics.jsonl lines sent by this call
   metricsSent: number; // metric values sent by this call
@@ -421,6 +424,7 @@ async function syncOneRun(ctx: SweepContext, store: RunStore, spec: RunSpecFile,
       });
       index.set(spec.id, serverRun);
       result.created = true;
+      result.updated = true;
     }
     st = {
       experiment,
@@ -484,6 +488,7 @@ async function syncOneRun(ctx: SweepContext, store: RunStore, spec: RunSpecFile,
     const extra = first ? summaryMetrics : [];
     if (chunk.length + extra.length + (first ? params.length + tags.length : 0) === 0) break;
     const sent = await session.client.logBatch(st.runUuid, first ? { params, tags, metrics: dedupe([...chunk, ...extra]) } : { metrics: dedupe(chunk) });
+    result.updated = true;
     if (first) {
       truncations.push(...sent.truncations.filter((t) => t.kind === 'tag'));
       if (!st.paramsDone) {
@@ -527,6 +532,7 @@ async function syncOneRun(ctx: SweepContext, store: RunStore, spec: RunSpecFile,
   const sig = `${mlStatus}|${endTime ?? ''}`;
   if (st.status !== sig) {
     await session.client.updateRun({ runId: st.runUuid, status: mlStatus, endTime });
+    result.updated = true;
     st.status = sig;
     save();
   }
@@ -552,7 +558,7 @@ function filesSignature(store: RunStore): string {
 }
 
 function emptyResult(spec: RunSpecFile, store: RunStore): RunSyncResult {
-  return { runId: spec.id, runDir: store.dir, created: false, linesSent: 0, metricsSent: 0, paramsSent: 0, artifactsSent: [], problems: [] };
+  return { runId: spec.id, runDir: store.dir, created: false, updated: false, linesSent: 0, metricsSent: 0, paramsSent: 0, artifactsSent: [], problems: [] };
 }
 
 function startTimeOf(store: RunStore, status: RunStatus): number {
@@ -579,58 +585,6 @@ function hashOf(data: string | Buffer): string {
 }
 
 // ---------------------------------------------------------------- artifacts
-
-interface ArtifactSource {
-  path: string; // relative path under the run's artifact root
-  read: () => Buffer;
-  /** Cheap change signature; by default the content hash. */
-  signature?: () => string;
-}
-
-function fileSource(path: string, file: string): ArtifactSource {
-  return {
-    path,
-    read: () => readFileSync(file),
-    signature: () => {
-      const s = statSync(file);
-      return `${s.size}:${Math.round(s.mtimeMs)}`;
-    },
-  };
-}
-
-function runArtifacts(store: RunStore, spec: RunSpecFile, status: RunStatus, truncated: Record<string, string>): ArtifactSource[] {
-  const out: ArtifactSource[] = [
-    { path: 'config.json', read: () => Buffer.from(JSON.stringify(spec.config, null, 2) + '\n') },
-  ];
-  if (existsSync(store.path('summary'))) out.push(fileSource('summary.json', store.path('summary')));
-  if (Object.keys(truncated).length) out.push({ path: 'mmrun/truncated-values.json', read: () => Buffer.from(JSON.stringify(truncated, null, 2) + '\n') });
-  for (const f of listFiles(join(store.dir, 'plots'))) out.push(fileSource(`plots/${relative(join(store.dir, 'plots'), f)}`, f));
-  if (isTerminal(status.state)) {
-    if (existsSync(store.path('log'))) out.push(fileSource('log.txt', store.path('log')));
-    if (spec.config.tracking?.log_checkpoints) out.push(...checkpointArtifacts(store));
-  }
-  return out;
-}
-
-function checkpointArtifacts(store: RunStore): ArtifactSource[] {
-  const dir = store.path('checkpoints');
-  const latest = readJsonIfExists<{ dir?: string; path?: string; name?: string }>(join(dir, 'latest.json'));
-  const name = latest?.dir ?? latest?.path ?? latest?.name;
-  if (!name) return [];
-  const ckpt = join(dir, basename(name));
-  return listFiles(ckpt).map((f) => fileSource(`checkpoint/${basename(ckpt)}/${relative(ckpt, f)}`, f));
-}
-
-function listFiles(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...listFiles(p));
-    else if (e.isFile()) out.push(p);
-  }
-  return out.sort();
-}
 
 /** Uploads the artifacts whose signature changed; a server without artifact proxy is reported once. */
 async function uploadChanged(

@@ -190,7 +190,7 @@ run('sync into a real MLflow server', () => {
 
     const second = await syncRuns({ uri: server.uri, runDirs, plan });
     for (const r of second.runs) {
-      expect(r).toMatchObject({ created: false, linesSent: 0, metricsSent: 0, paramsSent: 0, artifactsSent: [] });
+      expect(r).toMatchObject({ created: false, updated: false, linesSent: 0, metricsSent: 0, paramsSent: 0, artifactsSent: [] });
     }
     expect((await runsOf('offline')).map((r) => r.info.run_id).sort()).toEqual(before);
     await expectRunsMatchDirs(plan, artifacts, fakes);
@@ -291,6 +291,28 @@ run('sync into a real MLflow server', () => {
       await loop.stop();
     }
   }, 240_000);
+
+  it('a server that does not proxy artifacts gets one clear message; runs and metrics still sync', async () => {
+    const plain = await startMlflowServer({ serveArtifacts: false });
+    try {
+      const dir = tempDir();
+      const artifacts = join(dir, 'artifacts');
+      const plan = quickstartPlan(dir, 'noproxy');
+      const fakes = plan.runs.slice(0, 2).map((spec) => writeFinishedRun(artifacts, plan, spec));
+      const report = await syncRuns({ uri: plain.uri, runDirs: fakes.map((f) => f.store.dir), plan });
+      expect(report.problems).toHaveLength(1);
+      expect(report.problems[0]).toMatch(/does not proxy artifacts .*--serve-artifacts/s);
+      const c = new MlflowClient({ uri: plain.uri });
+      const exp = (await c.getExperimentByName('noproxy'))!;
+      const runs = await c.searchRuns({ experimentIds: [exp.experiment_id] });
+      expect(runs).toHaveLength(3);
+      const child = runs.find((r) => tagsOf(r)[TAG.runId] === plan.runs[0].id)!;
+      expect(child.info.status).toBe('FINISHED');
+      expect((await c.getMetricHistory(child.info.run_id, 'joint/loss')).length).toBe(10);
+    } finally {
+      await plain.stop();
+    }
+  });
 
   it('mmrun sync without a tracking URI stays local and says how to view runs', async () => {
     const dir = tempDir();

@@ -90,8 +90,10 @@ describe.skipIf(missing !== undefined && allowSkip)('slurm launcher (real single
     await waitFor('the task past epoch 3', () => (s.status(id)?.epoch ?? 0) >= 3, 60_000);
     const task = s.status(id)?.launcher?.slurmJobId as string;
     expect(cluster.cmd('scancel', ['--signal=USR1', '--batch', task]).status).toBe(0);
-    // Slurm holds a requeued task back ~2 minutes (BeginTime); let it start now to keep the test short.
+    // Slurm holds a requeued task back ~2 minutes (BeginTime); let it start sooner to keep the test short
     await waitFor('the task requeued', () => /PENDING/.test(cluster.cmd('squeue', ['-h', '-r', '-j', task, '-o', '%T']).stdout), 60_000);
+    // (not at once: a task restarted before slurmd has cleaned up its previous step can fail to launch)
+    await new Promise((r) => setTimeout(r, 3000));
     cluster.cmd('scontrol', ['update', `JobId=${task}`, 'StartTime=now']);
     expect(await run.exited).toBe(0);
     expect(s.starts(id)).toHaveLength(2);

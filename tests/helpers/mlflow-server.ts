@@ -27,10 +27,10 @@ export function mlflowAvailable(): boolean {
   throw new Error(`MLflow is not installed at ${MLFLOW_BIN}: run \`bash scripts/setup-test-env.sh\` (or \`bash scripts/setup-python.sh\`), or set MMRUN_ALLOW_MISSING_SERVICES=1 to skip.`);
 }
 
-export async function startMlflowServer(): Promise<TestMlflow> {
+export async function startMlflowServer(opts: { serveArtifacts?: boolean } = {}): Promise<TestMlflow> {
   mlflowAvailable();
   const dir = mkdtempSync(join(tmpdir(), 'mmrun-mlflow-'));
-  let server: LocalMlflow = await startLocalMlflow({ mlflowBin: MLFLOW_BIN, dir });
+  let server: LocalMlflow = await startLocalMlflow({ mlflowBin: MLFLOW_BIN, dir, serveArtifacts: opts.serveArtifacts });
   const port = server.port;
   return {
     uri: server.uri,
@@ -50,7 +50,7 @@ export async function startMlflowServer(): Promise<TestMlflow> {
     },
     async restart() {
       await server.stop();
-      server = await startLocalMlflow({ mlflowBin: MLFLOW_BIN, dir, port });
+      server = await startLocalMlflow({ mlflowBin: MLFLOW_BIN, dir, port, serveArtifacts: opts.serveArtifacts });
     },
     async stop() {
       await server.stop();

@@ -318,3 +318,10 @@ describe('_FusedMatMul (dense layers)', () => {
     });
   }
 });
+
+describe('GatherV2 errors', () => {
+  it('an index out of range throws', async () => {
+    await tf.setBackend('wasm');
+    expect(() => tf.tidy(() => tf.gather(tf.ones([4, 3]), tf.tensor1d([1, 4], 'int32')))).toThrow(/index 4 is not in \[0, 3\]/);
+  });
+});

@@ -1,7 +1,7 @@
-// GatherV2 (embedding lookups): row copies on the heap. The built-in took ~30 ms for a
+// GatherV2 (embedding lookups): row copies (memory.copy) on the heap. The built-in took ~30 ms for a
 // [2000,64] table and 2048 ids, more than the whole rest of a text-branch forward pass.
 import * as tf from '@tensorflow/tfjs-core';
-import { ptr, type WasmBackendLike } from '../simd/module.ts';
+import { ptr, simdOf, type WasmBackendLike } from '../simd/module.ts';
 import { callBuiltin, sizeOf, type KernelFn } from './registry.ts';
 
 export const gatherV2: KernelFn = (args) => {
@@ -16,19 +16,11 @@ export const gatherV2: KernelFn = (args) => {
   const count = sizeOf(indices.shape);
   const out = backend.makeOutput([...x.shape.slice(0, ax), ...indices.shape, ...x.shape.slice(ax + 1)], x.dtype);
   if (outer * count * inner === 0) return out;
-  const heap = backend.wasm.HEAPU8;
-  const ids = new Int32Array(heap.buffer, ptr(backend, indices), count);
-  const rowBytes = inner * 4;
-  const px = ptr(backend, x);
-  let po = ptr(backend, out);
-  for (let o = 0; o < outer; o++) {
-    const base = px + o * n * rowBytes;
-    for (let j = 0; j < count; j++) {
-      const id = ids[j];
-      if (id < 0 || id >= n) throw new Error(`GatherV2: index ${id} is not in [0, ${n - 1}]`);
-      heap.copyWithin(po, base + id * rowBytes, base + (id + 1) * rowBytes);
-      po += rowBytes;
-    }
+  const bad = simdOf(backend).gather_rows(ptr(backend, x), n, outer, ptr(backend, indices), count, inner * 4, ptr(backend, out));
+  if (bad >= 0) {
+    backend.disposeData(out.dataId);
+    const id = new Int32Array(backend.wasm.HEAPU8.buffer, ptr(backend, indices), count)[bad];
+    throw new Error(`GatherV2: index ${id} is not in [0, ${n - 1}]`);
   }
   return out;
 };

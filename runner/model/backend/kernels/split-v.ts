@@ -1,7 +1,7 @@
-// SplitV: contiguous block copies on the heap. The built-in slices element by element when the
+// SplitV: strided block copies (memory.copy) on the heap. The built-in slices element by element when the
 // split axis is not the first (an attention qkv split took ~18 ms).
 import * as tf from '@tensorflow/tfjs-core';
-import { ptr, type WasmBackendLike } from '../simd/module.ts';
+import { ptr, simdOf, type WasmBackendLike } from '../simd/module.ts';
 import { callBuiltin, sizeOf, type KernelFn } from './registry.ts';
 
 export const splitV: KernelFn = (args) => {
@@ -20,13 +20,8 @@ export const splitV: KernelFn = (args) => {
     const shape = x.shape.slice();
     shape[ax] = s;
     const out = backend.makeOutput(shape, x.dtype);
-    const heap = backend.wasm.HEAPU8; // after makeOutput: the heap may have grown
     const chunk = s * inner * 4;
-    const po = ptr(backend, out);
-    for (let o = 0; o < outer && chunk > 0; o++) {
-      const from = px + o * rowBytes + offset;
-      heap.copyWithin(po + o * chunk, from, from + chunk);
-    }
+    if (chunk > 0) simdOf(backend).copy_rows(px + offset, rowBytes, ptr(backend, out), chunk, outer, chunk);
     offset += chunk;
     return out;
   });

@@ -21,6 +21,8 @@ export interface SimdKernels {
   binary_mul: BinaryFn;
   binary_div: BinaryFn;
   bias_relu(p: number, rows: number, cols: number, bias: number, relu: number): void;
+  copy_rows(src: number, srcStride: number, dst: number, dstStride: number, rows: number, rowBytes: number): void;
+  gather_rows(table: number, n: number, outer: number, ids: number, count: number, rowBytes: number, out: number): number;
   adam(x: number, g: number, m: number, v: number, out: number, n: number, b1: number, b2: number, c1: number, c2: number, lr: number, eps: number): void;
 }
 

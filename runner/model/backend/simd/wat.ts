@@ -681,6 +681,43 @@ const biasRelu = `
     (br $r_loop)))
 )`;
 
+/** rows copies of rowBytes bytes, from src (rows srcStride bytes apart) to dst (dstStride apart). */
+const copyRows = `
+(func (export "copy_rows") (param $src i32) (param $srcStride i32) (param $dst i32) (param $dstStride i32) (param $rows i32) (param $rowBytes i32)
+  (local $r i32)
+  (block $done (loop $rows_loop
+    (br_if $done (i32.ge_s (local.get $r) (local.get $rows)))
+    (memory.copy (local.get $dst) (local.get $src) (local.get $rowBytes))
+    (local.set $src (i32.add (local.get $src) (local.get $srcStride)))
+    (local.set $dst (i32.add (local.get $dst) (local.get $dstStride)))
+    (local.set $r (i32.add (local.get $r) (i32.const 1)))
+    (br $rows_loop)))
+)`;
+
+/**
+ * out[j] = table[ids[j]] for rows of rowBytes bytes, over `outer` blocks of n table rows.
+ * Returns the position of the first id outside [0, n), or -1 (then out is complete).
+ */
+const gatherRows = `
+(func (export "gather_rows") (param $table i32) (param $n i32) (param $outer i32) (param $ids i32) (param $count i32) (param $rowBytes i32) (param $out i32) (result i32)
+  (local $o i32) (local $j i32) (local $id i32) (local $base i32)
+  (block $o_done (loop $o_loop
+    (br_if $o_done (i32.ge_s (local.get $o) (local.get $outer)))
+    (local.set $base (i32.add (local.get $table) (i32.mul (local.get $o) (i32.mul (local.get $n) (local.get $rowBytes)))))
+    (local.set $j (i32.const 0))
+    (block $j_done (loop $j_loop
+      (br_if $j_done (i32.ge_s (local.get $j) (local.get $count)))
+      (local.set $id (i32.load (i32.add (local.get $ids) (i32.shl (local.get $j) (i32.const 2)))))
+      (if (i32.ge_u (local.get $id) (local.get $n)) (then (return (local.get $j))))
+      (memory.copy (local.get $out) (i32.add (local.get $base) (i32.mul (local.get $id) (local.get $rowBytes))) (local.get $rowBytes))
+      (local.set $out (i32.add (local.get $out) (local.get $rowBytes)))
+      (local.set $j (i32.add (local.get $j) (i32.const 1)))
+      (br $j_loop)))
+    (local.set $o (i32.add (local.get $o) (i32.const 1)))
+    (br $o_loop)))
+  (i32.const -1)
+)`;
+
 export function kernelsWat(variant: KernelVariant = { fma: false }): string {
   FMA = variant.fma;
   MR = variant.mainTileRows ?? (variant.fma ? 6 : 4);
@@ -700,6 +737,8 @@ export function kernelsWat(variant: KernelVariant = { fma: false }): string {
     layerNorm,
     layerNormGrad,
     biasRelu,
+    copyRows,
+    gatherRows,
     ...(Object.keys(BINARY_OPS) as (keyof typeof BINARY_OPS)[]).map(binary),
     ')',
   ].join('\n');
