@@ -62,6 +62,7 @@ describe('Conv2DBackpropFilter and Conv2DBackpropInput', () => {
     ['3x3 same stride 2, odd size', [2, 9, 9, 3], [3, 3, 3, 4], 2, 'same', 1],
     ['5x5 valid stride 2', [1, 11, 12, 2], [5, 5, 2, 3], 2, 'valid', 1],
     ['batch 1, one input channel (first layer)', [1, 28, 28, 1], [3, 3, 1, 16], 1, 'same', 1],
+    ['one input channel, stride 2 valid, 5x5', [2, 13, 11, 1], [5, 5, 1, 3], 2, 'valid', 1],
     ['1x1', [3, 5, 5, 8], [1, 1, 8, 4], 1, 'valid', 1],
   ];
   for (const [label, xs, ws, stride, pad, dil] of cases) {
@@ -106,6 +107,8 @@ describe('MaxPoolGrad', () => {
     ['3x3 stride 1 same, 5 channels', [1, 6, 6, 5], 3, 1, 'same', 0],
     ['all-negative windows', [2, 6, 6, 4], 2, 2, 'same', -3],
     ['all-negative windows, scalar path', [2, 6, 6, 3], 2, 2, 'valid', -3],
+    ['2x2 tiling path (even size, 8 channels)', [3, 6, 4, 8], 2, 2, 'valid', 0],
+    ['2x2 tiling path, all-negative windows', [1, 4, 4, 4], 2, 2, 'same', -3],
   ];
   for (const [label, xs, f, s, pad, shift] of cases) {
     it(label, async () => {
@@ -323,5 +326,19 @@ describe('GatherV2 errors', () => {
   it('an index out of range throws', async () => {
     await tf.setBackend('wasm');
     expect(() => tf.tidy(() => tf.gather(tf.ones([4, 3]), tf.tensor1d([1, 4], 'int32')))).toThrow(/index 4 is not in \[0, 3\]/);
+  });
+});
+
+describe('MaxPoolGrad ties', () => {
+  it('a window of equal values sends the gradient to its first position only (2x2 path and general path)', async () => {
+    for (const channels of [4, 3]) {
+      const { maxDiff, cpu } = await compareBackends(() => {
+        const x = tf.fill([1, 4, 4, channels], 0.5) as tf.Tensor4D;
+        const y = tf.maxPool(x, 2, 2, 'valid');
+        return runKernel('MaxPoolGrad', { dy: tf.onesLike(y), input: x, output: y }, { filterSize: 2, strides: 2, pad: 'valid' }) as tf.Tensor;
+      });
+      expect(cpu.values[0].reduce((a, b) => a + b, 0)).toBe(4 * channels);
+      expect(maxDiff).toBe(0);
+    }
   });
 });

@@ -130,3 +130,14 @@ describe('display lines', () => {
     expect(line).toContain('attempt 2');
   });
 });
+
+describe('--only', () => {
+  const plan = { sweepId: 's-1', file: 'x.yaml', runs: [{ id: 'abc111', name: 'seed=0' }, { id: 'abc222', name: 'seed=1' }, { id: 'def333', name: 'seed=2' }] } as never;
+  it('selects runs by id, unique prefix or name; refuses unknown and ambiguous ones', async () => {
+    const { selectRuns } = await import('../../runner/launch/index.ts');
+    expect(selectRuns(plan, undefined)).toHaveLength(3);
+    expect(selectRuns(plan, ['def', 'seed=1']).map((r) => r.id)).toEqual(['def333', 'abc222']);
+    expect(() => selectRuns(plan, ['abc'])).toThrow(/2 runs match/);
+    expect(() => selectRuns(plan, ['zzz'])).toThrow(/no run of sweep s-1 has this id/);
+  });
+});

@@ -26,6 +26,16 @@ export const conv2DBackpropFilter: KernelFn = ({ inputs, backend, attrs }) => {
   const KKC = KH * KW * inChannels;
   const simd = simdOf(backend);
   withScratch(backend, P * KKC * 4, (col) => {
+    if (inChannels === 1) {
+      // One channel: build the column matrix transposed (one shifted input copy per filter tap)
+      // and read it row-major; ~4× faster to build than the per-position layout.
+      simd.im2col_t1(
+        ptr(backend, x), batchSize, inHeight, inWidth, KH, KW, info.strideHeight, info.strideWidth,
+        info.padInfo.top, info.padInfo.left, info.dilationHeight, info.dilationWidth, outHeight, outWidth, col,
+      );
+      simd.gemm(KKC, outChannels, P, col, P, 1, ptr(backend, dy), outChannels, ptr(backend, out), outChannels, 0);
+      return;
+    }
     simd.im2col(
       ptr(backend, x), batchSize, inHeight, inWidth, inChannels, KH, KW, info.strideHeight, info.strideWidth,
       info.padInfo.top, info.padInfo.left, info.dilationHeight, info.dilationWidth, outHeight, outWidth, col,

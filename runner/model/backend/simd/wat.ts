@@ -718,6 +718,109 @@ const gatherRows = `
   (i32.const -1)
 )`;
 
+/**
+ * Max-pool gradient for 2×2 windows with stride 2 that tile the input exactly (no padding), 4
+ * channels at a time: each input position belongs to one window, so dx is written once (no
+ * zero-fill, no scatter). Same first-maximum rule as the general versions.
+ */
+const maxPoolGrad2x2 = `
+(func (export "max_pool_grad_2x2") (param $x i32) (param $dy i32) (param $dx i32) (param $B i32) (param $OH i32) (param $OW i32) (param $C i32)
+  (local $b i32) (local $oy i32) (local $ox i32) (local $c i32) (local $c4 i32) (local $row i32) (local $p i32) (local $q i32)
+  (local $best v128) (local $win v128) (local $m v128) (local $v00 v128) (local $v01 v128) (local $v10 v128) (local $v11 v128) (local $g v128)
+  (local.set $c4 (i32.shl (local.get $C) (i32.const 2)))
+  (local.set $row (i32.mul (i32.shl (local.get $OW) (i32.const 1)) (local.get $c4)))
+  (local.set $b (i32.mul (local.get $B) (local.get $OH)))
+  (block $y_done (loop $y_loop
+    (br_if $y_done (i32.ge_s (local.get $oy) (local.get $b)))
+    (local.set $p (i32.mul (i32.shl (local.get $oy) (i32.const 1)) (local.get $row)))
+    (local.set $ox (i32.const 0))
+    (block $x_done (loop $x_loop
+      (br_if $x_done (i32.ge_s (local.get $ox) (local.get $OW)))
+      (local.set $c (i32.const 0))
+      (block $c_done (loop $c_loop
+        (br_if $c_done (i32.ge_s (local.get $c) (local.get $c4)))
+        (local.set $q (i32.add (local.get $p) (local.get $c)))
+        (local.set $v00 (v128.load (i32.add (local.get $x) (local.get $q))))
+        (local.set $v01 (v128.load (i32.add (local.get $x) (i32.add (local.get $q) (local.get $c4)))))
+        (local.set $v10 (v128.load (i32.add (local.get $x) (i32.add (local.get $q) (local.get $row)))))
+        (local.set $v11 (v128.load (i32.add (local.get $x) (i32.add (i32.add (local.get $q) (local.get $row)) (local.get $c4)))))
+        (local.set $best (f32x4.splat (f32.const -inf)))
+        (local.set $win (i32x4.splat (i32.const -1)))
+        ${[0, 1, 2, 3]
+          .map(
+            (k) => `(local.set $m (f32x4.gt (local.get $v${['00', '01', '10', '11'][k]}) (local.get $best)))
+        (local.set $best (v128.bitselect (local.get $v${['00', '01', '10', '11'][k]}) (local.get $best) (local.get $m)))
+        (local.set $win (v128.bitselect (i32x4.splat (i32.const ${k})) (local.get $win) (local.get $m)))`,
+          )
+          .join('\n        ')}
+        (local.set $g (v128.load (local.get $dy)))
+        (v128.store (i32.add (local.get $dx) (local.get $q))
+          (v128.and (local.get $g) (i32x4.eq (local.get $win) (i32x4.splat (i32.const 0)))))
+        (v128.store (i32.add (local.get $dx) (i32.add (local.get $q) (local.get $c4)))
+          (v128.and (local.get $g) (i32x4.eq (local.get $win) (i32x4.splat (i32.const 1)))))
+        (v128.store (i32.add (local.get $dx) (i32.add (local.get $q) (local.get $row)))
+          (v128.and (local.get $g) (i32x4.eq (local.get $win) (i32x4.splat (i32.const 2)))))
+        (v128.store (i32.add (local.get $dx) (i32.add (i32.add (local.get $q) (local.get $row)) (local.get $c4)))
+          (v128.and (local.get $g) (i32x4.eq (local.get $win) (i32x4.splat (i32.const 3)))))
+        (local.set $dy (i32.add (local.get $dy) (i32.const 16)))
+        (local.set $c (i32.add (local.get $c) (i32.const 16)))
+        (br $c_loop)))
+      (local.set $p (i32.add (local.get $p) (i32.shl (local.get $c4) (i32.const 1))))
+      (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+      (br $x_loop)))
+    (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+    (br $y_loop)))
+)`;
+
+/**
+ * im2col for one input channel, transposed: colT[(kh,kw), p] over output positions p, so each
+ * (kh,kw) row is a shifted copy of the input (the filter gradient of a first layer on grey
+ * images reads it as a row-major matrix).
+ */
+const im2colT1 = `
+(func (export "im2col_t1") (param $x i32) (param $B i32) (param $H i32) (param $W i32) (param $KH i32) (param $KW i32)
+    (param $sh i32) (param $sw i32) (param $pt i32) (param $pl i32) (param $dh i32) (param $dw i32) (param $OH i32) (param $OW i32) (param $col i32)
+  (local $kh i32) (local $kw i32) (local $b i32) (local $oy i32) (local $ox i32) (local $iy i32) (local $ix i32) (local $src i32)
+  (block $kh_done (loop $kh_loop
+    (br_if $kh_done (i32.ge_s (local.get $kh) (local.get $KH)))
+    (local.set $kw (i32.const 0))
+    (block $kw_done (loop $kw_loop
+      (br_if $kw_done (i32.ge_s (local.get $kw) (local.get $KW)))
+      (local.set $b (i32.const 0))
+      (block $b_done (loop $b_loop
+        (br_if $b_done (i32.ge_s (local.get $b) (local.get $B)))
+        (local.set $oy (i32.const 0))
+        (block $oy_done (loop $oy_loop
+          (br_if $oy_done (i32.ge_s (local.get $oy) (local.get $OH)))
+          (local.set $iy (i32.add (i32.sub (i32.mul (local.get $oy) (local.get $sh)) (local.get $pt)) (i32.mul (local.get $kh) (local.get $dh))))
+          (if (i32.ge_u (local.get $iy) (local.get $H))
+            (then
+              (memory.fill (local.get $col) (i32.const 0) (i32.shl (local.get $OW) (i32.const 2)))
+              (local.set $col (i32.add (local.get $col) (i32.shl (local.get $OW) (i32.const 2)))))
+            (else
+              (local.set $src (i32.add (local.get $x) (i32.shl (i32.mul (i32.add (i32.mul (local.get $b) (local.get $H)) (local.get $iy)) (local.get $W)) (i32.const 2))))
+              (local.set $ix (i32.sub (i32.mul (local.get $kw) (local.get $dw)) (local.get $pl)))
+              (local.set $ox (i32.const 0))
+              (block $ox_done (loop $ox_loop
+                (br_if $ox_done (i32.ge_s (local.get $ox) (local.get $OW)))
+                (f32.store (local.get $col)
+                  (if (result f32) (i32.lt_u (local.get $ix) (local.get $W))
+                    (then (f32.load (i32.add (local.get $src) (i32.shl (local.get $ix) (i32.const 2)))))
+                    (else (f32.const 0))))
+                (local.set $col (i32.add (local.get $col) (i32.const 4)))
+                (local.set $ix (i32.add (local.get $ix) (local.get $sw)))
+                (local.set $ox (i32.add (local.get $ox) (i32.const 1)))
+                (br $ox_loop)))))
+          (local.set $oy (i32.add (local.get $oy) (i32.const 1)))
+          (br $oy_loop)))
+        (local.set $b (i32.add (local.get $b) (i32.const 1)))
+        (br $b_loop)))
+      (local.set $kw (i32.add (local.get $kw) (i32.const 1)))
+      (br $kw_loop)))
+    (local.set $kh (i32.add (local.get $kh) (i32.const 1)))
+    (br $kh_loop)))
+)`;
+
 export function kernelsWat(variant: KernelVariant = { fma: false }): string {
   FMA = variant.fma;
   MR = variant.mainTileRows ?? (variant.fma ? 6 : 4);
@@ -729,8 +832,10 @@ export function kernelsWat(variant: KernelVariant = { fma: false }): string {
     gemm(),
     transpose,
     im2col,
+    im2colT1,
     maxPoolGrad,
     maxPoolGradVec,
+    maxPoolGrad2x2,
     segmentSum,
     reduceSum,
     adam,

@@ -1,0 +1,11 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../../runner/model/backend/index.ts';
+import { simdOf, ptr, withScratch } from '../../runner/model/backend/simd/module.ts';
+await initBackend('wasm');
+const cpu = (f: () => void, n = 30) => { for (let i = 0; i < 3; i++) f(); const c = process.cpuUsage(); for (let i = 0; i < n; i++) f(); const u = process.cpuUsage(c); return ((u.user + u.system) / 1000 / n).toFixed(3); };
+const be = tf.backend(); const s = simdOf(be);
+const x = tf.randomNormal([64, 28, 28, 1]); const dy = tf.randomNormal([64, 28, 28, 16]);
+const P = 64 * 784;
+console.log('im2col C=1', cpu(() => withScratch(be, P * 9 * 4, (col) => s.im2col(ptr(be, x), 64, 28, 28, 1, 3, 3, 1, 1, 1, 1, 1, 1, 28, 28, col))));
+console.log('gemm 9x50176x16', cpu(() => withScratch(be, P * 9 * 4, (col) => withScratch(be, 9 * 16 * 4, (o) => s.gemm(9, 16, P, col, 1, 9, ptr(be, dy), 16, o, 16, 0)))));
+console.log('kernel', cpu(() => (tf.engine().runKernel('Conv2DBackpropFilter', { x, dy } as any, { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1, filterShape: [3, 3, 1, 16] } as any) as tf.Tensor).dispose()));

@@ -1,0 +1,16 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RunStore } from '../../runner/track/run-store.ts';
+import { runWorker } from '../../runner/train/worker.ts';
+import { syntheticDataset } from '../../tests/helpers/synthetic-dataset.ts';
+import { makeRuns } from '../../tests/helpers/train-run.ts';
+const { runDirs } = makeRuns(mkdtempSync(join(tmpdir(), 'mmrun-wasm-')), { model: { backend: 'wasm' } });
+const lines: string[] = [];
+const t = performance.now();
+const code = await runWorker(runDirs[0], { loadDataset: async () => syntheticDataset({ train: 320 }), log: (l) => lines.push(l), progressBar: false });
+const store = RunStore.open(runDirs[0]);
+console.log('code', code, 'seconds', ((performance.now() - t) / 1000).toFixed(1), JSON.stringify(store.readStatus()).slice(0, 300));
+const s = store.readSummary()!;
+console.log('image_acc', s.final.image_acc, 'text_acc', s.final.text_acc, 'backend', s.backend);
+if (code !== 0) console.log(lines.slice(-20).join('\n'));
