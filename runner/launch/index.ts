@@ -148,7 +148,10 @@ async function startTracking(config: import('../config/types.gen.ts').Experiment
   try {
     const track = await import('../track/index.ts');
     const uri = track.resolveTrackingUri(config);
-    if (!uri) return undefined;
+    if (!uri) {
+      say(track.localOnlyMessage(artifactsDir));
+      return undefined;
+    }
     return track.startSyncLoop({ uri, artifactsDir, plan, log: say });
   } catch (err) {
     say(`warning: MLflow sync is off for this sweep: ${(err as Error).message}`);

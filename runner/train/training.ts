@@ -216,7 +216,7 @@ function phaseHooks(phase: PhaseName, cfg: Phase, sinks: ((l: MetricLine) => voi
       hooks.progress({ phase, epoch: info.epoch, step: info.step, steps: info.steps, loss: info.losses.loss, samplesPerS: info.samplesPerS });
       const stepsPerEpoch = info.steps / cfg.epochs;
       if (info.step % logEvery === 0 || info.step % stepsPerEpoch === 0) {
-        emit({ t: new Date().toISOString(), phase, kind: 'step', step: info.step, epoch: info.epoch, metrics: { ...info.losses, learning_rate: info.learningRate, samples_per_s: info.samplesPerS } });
+        emit({ t: new Date().toISOString(), phase, kind: 'step', step: info.step, epoch: info.epoch, metrics: { ...info.losses, learning_rate: info.learningRate, samples_per_s: info.samplesPerS, rss_mb: Math.round(process.memoryUsage.rss() / 1048576) } });
       }
     },
     onEpoch(info: EpochInfo) {
