@@ -15,7 +15,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
-    steps: { type: 'string', default: '30' },
+    steps: { type: 'string', default: '50' },
     warmup: { type: 'string', default: '5' },
     reps: { type: 'string', default: '3' },
     threads: { type: 'string', default: '1' },

@@ -134,7 +134,7 @@ export function sharedSpaceFigure(c: Comparison): Figure | undefined {
 }
 
 const LEARNING_CHARTS: [chart: string, metric: string, kinds: string[]][] = [
-  ['Training loss', 'loss', ['step']],
+  ['Training loss (weighted sum of the terms)', 'loss', ['step']],
   ['Validation image accuracy', 'val_image_acc', ['epoch', 'eval']],
 ];
 

@@ -192,7 +192,7 @@ export function learningCurveSpec(o: { title: string; points: LearningPoint[]; p
         encoding: {
           x: { field: 'x', type: 'quantitative', title: 'training step (joint, then retrain)' },
           y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
-          color: { field: 'series', type: 'nominal', title: o.seriesTitle, legend: { orient: 'bottom', columns: 2 } },
+          color: { field: 'series', type: 'nominal', title: o.seriesTitle, legend: { orient: 'bottom', columns: 2, symbolType: 'stroke', symbolStrokeWidth: 3 } },
         },
       },
       ...(o.phaseBoundary !== undefined

@@ -342,3 +342,17 @@ describe('MaxPoolGrad ties', () => {
     }
   });
 });
+
+describe('ReLU gradient (MmrunReluGrad)', () => {
+  it('matches dy·step(x) on cpu, including zeros and NaN inputs', async () => {
+    const x = random([3, 7, 5], 100);
+    (x.values as Float32Array)[0] = 0;
+    (x.values as Float32Array)[1] = NaN;
+    (x.values as Float32Array)[102] = NaN; // in the scalar tail
+    const dy = random([3, 7, 5], 101);
+    const { cpu, wasm } = await compareBackends(() => tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.relu(t), tensor(dy))))(tensor(x)));
+    const [c, w] = [cpu.values[0], wasm.values[0]];
+    for (let i = 0; i < c.length; i++) expect(Object.is(c[i], w[i]) || Math.abs(c[i] - w[i]) < 1e-7, `element ${i}: cpu ${c[i]} wasm ${w[i]}`).toBe(true);
+    expect(Number.isNaN(w[1])).toBe(true);
+  });
+});

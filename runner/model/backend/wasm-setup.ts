@@ -4,7 +4,9 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { MmrunError } from '../../errors.ts';
+import { registerGradients } from '../gradients.ts';
 import { registerTrainingKernels } from './kernels/index.ts';
+import { registerReluGradient } from './kernels/relu-grad.ts';
 import { attachSimd, simdVariant } from './simd/module.ts';
 
 let started: string | undefined;
@@ -26,6 +28,9 @@ export async function startWasm(threads: number): Promise<string> {
   tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
   wasm.setWasmPaths(wasmDistDir());
   registerTrainingKernels();
+  // tfjs's gradients first (registerGradients is a no-op once they are in), then ours on top.
+  await registerGradients();
+  registerReluGradient();
   let ok = false;
   try {
     ok = await tf.setBackend('wasm');

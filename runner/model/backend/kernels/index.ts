@@ -15,6 +15,7 @@ import { LAYER_NORM, LAYER_NORM_GRAD, layerNorm, layerNormGrad } from './layer-n
 import { add, multiply, realDiv, sub } from './binary.ts';
 import { identity } from './identity.ts';
 import { fusedMatMul } from './fused-mat-mul.ts';
+import { RELU_GRAD, reluGrad } from './relu-grad.ts';
 import { unsortedSegmentSum } from './unsorted-segment-sum.ts';
 
 export const TRAINING_KERNELS = {
@@ -37,6 +38,7 @@ export const TRAINING_KERNELS = {
   [ADAM_UPDATE]: adamUpdate,
   [LAYER_NORM]: layerNorm,
   [LAYER_NORM_GRAD]: layerNormGrad,
+  [RELU_GRAD]: reluGrad,
 };
 
 /** Registers every kernel above on the wasm backend (idempotent; call before or after it starts). */

@@ -25,6 +25,7 @@ export interface SimdKernels {
   gather_rows(table: number, n: number, outer: number, ids: number, count: number, rowBytes: number, out: number): number;
   max_pool_grad_2x2(x: number, dy: number, dx: number, B: number, OH: number, OW: number, C: number): void;
   im2col_t1(x: number, B: number, H: number, W: number, KH: number, KW: number, sh: number, sw: number, pt: number, pl: number, dh: number, dw: number, OH: number, OW: number, colT: number): void;
+  relu_grad(dy: number, x: number, dx: number, n: number): void;
   adam(x: number, g: number, m: number, v: number, out: number, n: number, b1: number, b2: number, c1: number, c2: number, lr: number, eps: number): void;
 }
 
