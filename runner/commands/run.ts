@@ -18,7 +18,7 @@ async function showResults(file: string): Promise<void> {
     const comparison = compareStudy(study, {});
     console.log('\n' + formatComparison('table', comparison, study.orphans, { experiment: study.plan.experiment, sweepId: study.plan.sweepId }));
     const { html } = await buildReport(study, {});
-    console.log(`\nReport: ${html}  (open it in a browser; \`mmrun compare ${file} --help\` for other views)`);
+    console.log(`\nReport: ${html}  (open it in a browser; \`mmrun compare --help\` for other views)`);
   } catch (err) {
     if (!(err instanceof MmrunError)) throw err;
     console.log(`\n(no comparison yet: ${err.message})`);
