@@ -105,7 +105,7 @@ describe.skipIf(missing !== undefined && allowSkip)('slurm launcher (real single
   it('a job left held by a launcher killed while submitting is cancelled, not run beside the new one', { timeout: 120_000 }, () => {
     const s = fixtureSweep(yaml('{ type: slurm, jobs: 2 }', '[0, 1]'), { ...env() });
     const plan = JSON.parse(s.mmrun(['plan', 'sweep.yaml', '--json']).out) as { sweepId: string };
-    const held = cluster.cmd('sbatch', ['--parsable', '--hold', `--job-name=mmrun-${plan.sweepId}`, '--array=0-1', '--wrap', 'exit 0']);
+    const held = cluster.cmd('sbatch', ['--parsable', '--hold', `--job-name=mmrun-${plan.sweepId}`, '--array=0-1', '--output=/dev/null', '--wrap', 'exit 0']);
     expect(held.status).toBe(0);
     const heldId = held.stdout.trim();
     const r = s.mmrun(['run', 'sweep.yaml']);
