@@ -4,28 +4,17 @@
  * once (its log says "run <id> finished" once), nothing left running.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT, waitFor } from '../helpers/launch-sweep.ts';
+import { writeShrunkQuickstart } from '../helpers/shrunk-quickstart.ts';
 import { tempFiles } from '../helpers/tmp.ts';
 
 describe('launcher + real worker', () => {
   it('kill -9 at a random moment, rerun: every run of the plan finished exactly once', { timeout: 900_000 }, async () => {
     const t = tempFiles();
-    const file = join(t.dir, 'tiny.yaml');
-    writeFileSync(
-      file,
-      `extends: ${join(ROOT, 'experiments/quickstart.yaml')}
-name: launch-real
-dataset: { image_fraction: 0.01, max_test: 100 }
-training:
-  joint: { epochs: 2 }
-  retrain: { epochs: 1 }
-evaluation: { retrieval_pool: 50, embeddings_sample: 20 }
-seeds: 1
-`,
-    );
+    const file = writeShrunkQuickstart(t.dir, { name: 'launch-real', imageFraction: 0.01, maxTest: 100, retrievalPool: 50, embeddingsSample: 20, extra: 'seeds: 1\n' });
     const env = { ...process.env, MLFLOW_TRACKING_URI: '' };
     const cli = join(ROOT, 'bin/mmrun.js');
     const plan = JSON.parse(spawnSync(process.execPath, [cli, 'plan', file, '--json'], { cwd: t.dir, env, encoding: 'utf8' }).stdout) as { runs: { id: string }[] };

@@ -4,9 +4,10 @@
  * second `mmrun run` does nothing. Slow (trains real models): kept small enough for CI.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { writeShrunkQuickstart } from '../helpers/shrunk-quickstart.ts';
 import { tempFiles } from '../helpers/tmp.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -16,18 +17,7 @@ const mmrun = (cwd: string, ...args: string[]) =>
 describe('quickstart, shrunk', () => {
   it('runs every planned run once, then compares and reports them', { timeout: 900_000 }, () => {
     const t = tempFiles();
-    const file = join(t.dir, 'tiny.yaml');
-    writeFileSync(
-      file,
-      `extends: ${join(ROOT, 'experiments/quickstart.yaml')}
-name: quickstart-tiny
-dataset: { image_fraction: 0.02, max_test: 300 }
-training:
-  joint: { epochs: 2 }
-  retrain: { epochs: 1 }
-evaluation: { retrieval_pool: 100, embeddings_sample: 50 }
-`,
-    );
+    const file = writeShrunkQuickstart(t.dir, { name: 'quickstart-tiny', imageFraction: 0.02, maxTest: 300, retrievalPool: 100, embeddingsSample: 50 });
     const plan = JSON.parse(mmrun(t.dir, 'plan', file, '--json').stdout) as { runs: { id: string }[] };
     expect(plan.runs).toHaveLength(8);
 

@@ -3,10 +3,11 @@
  * (tests/helpers/slurm-cluster.ts), with fixture workers as array tasks.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureSweep, ROOT, waitFor } from '../helpers/launch-sweep.ts';
+import { writeShrunkQuickstart } from '../helpers/shrunk-quickstart.ts';
 import { tempFiles } from '../helpers/tmp.ts';
 import { slurmMissing, startSlurmCluster, type SlurmCluster } from '../helpers/slurm-cluster.ts';
 
@@ -116,20 +117,14 @@ describe.skipIf(missing !== undefined && allowSkip)('slurm launcher (real single
 
   it('real worker on Slurm: kill -9 of the launcher at a random moment, rerun: the plan\'s runs, each finished once', { timeout: 900_000 }, async () => {
     const t = tempFiles();
-    const file = join(t.dir, 'tiny.yaml');
-    writeFileSync(
-      file,
-      `extends: ${join(ROOT, 'experiments/quickstart.yaml')}
-name: slurm-real
-dataset: { image_fraction: 0.01, max_test: 100 }
-training:
-  joint: { epochs: 2 }
-  retrain: { epochs: 1 }
-evaluation: { retrieval_pool: 50, embeddings_sample: 20 }
-seeds: 1
-launcher: { type: slurm, jobs: 2 }
-`,
-    );
+    const file = writeShrunkQuickstart(t.dir, {
+      name: 'slurm-real',
+      imageFraction: 0.01,
+      maxTest: 100,
+      retrievalPool: 50,
+      embeddingsSample: 20,
+      extra: 'seeds: 1\nlauncher: { type: slurm, jobs: 2 }\n',
+    });
     const e = { ...env(), MLFLOW_TRACKING_URI: '' };
     const cli = join(ROOT, 'bin/mmrun.js');
     const ids = (JSON.parse(spawnSync(process.execPath, [cli, 'plan', file, '--json'], { cwd: t.dir, env: e, encoding: 'utf8' }).stdout) as { runs: { id: string }[] }).runs.map((r) => r.id);
