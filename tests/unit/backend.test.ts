@@ -14,6 +14,7 @@ describe('initBackend', () => {
     expect(info.name).toBe('wasm');
     expect(tf.getBackend()).toBe('wasm');
     expect(info.detail).toMatch(/mmrun training kernels/);
+    expect(info.detail).toMatch(/native kernels \(.+, -march=native\)/); // the run records that its GEMM ran native
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
     expect(tf.tidy(() => tf.matMul(tf.ones([2, 3]), tf.ones([3, 2])).arraySync())).toEqual([[3, 3], [3, 3]]);
   });

@@ -1,11 +1,12 @@
 // The plain SIMD128 build of mmrun's kernels (used where the engine refuses relaxed SIMD), forced
-// with MMRUN_WASM_FMA=0, on the products and convolutions that run through its GEMM.
+// with MMRUN_WASM_FMA=0 (and no native kernels), on the products and convolutions that run through its GEMM.
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { compareBackends, random, runKernel, setupBackends, tensor } from './kernels-compare.ts';
 
 beforeAll(async () => {
   process.env.MMRUN_WASM_FMA = '0';
+  process.env.MMRUN_NATIVE_KERNELS = '0';
   await setupBackends();
 }, 60_000);
 

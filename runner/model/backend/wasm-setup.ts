@@ -7,6 +7,7 @@ import { MmrunError } from '../../errors.ts';
 import { registerGradients } from '../gradients.ts';
 import { registerTrainingKernels } from './kernels/index.ts';
 import { registerReluGradient } from './kernels/relu-grad.ts';
+import { loadNativeKernels } from './native/index.ts';
 import { attachSimd, simdVariant } from './simd/module.ts';
 
 let started: string | undefined;
@@ -40,6 +41,8 @@ export async function startWasm(threads: number): Promise<string> {
   if (!ok) throw new MmrunError('model.backend: the wasm backend failed to start');
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   attachSimd(tf.backend());
-  started = `wasm (${simd ? 'SIMD' : 'no SIMD'}, 1 thread${threads > 1 ? `; ${threads} asked, wasm threads are not used under Node` : ''}) + mmrun training kernels (${simdVariant() === 'fma' ? 'relaxed-SIMD FMA' : 'SIMD128'})`;
+  const native = loadNativeKernels();
+  const kernels = `${simdVariant() === 'fma' ? 'relaxed-SIMD FMA' : 'SIMD128'}${native.ok ? ` + ${native.detail}` : `; no native kernels: ${native.reason}`}`;
+  started = `wasm (${simd ? 'SIMD' : 'no SIMD'}, 1 thread${threads > 1 ? `; ${threads} asked, wasm threads are not used under Node` : ''}) + mmrun training kernels (${kernels})`;
   return started;
 }

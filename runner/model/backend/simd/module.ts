@@ -2,6 +2,7 @@
 // write tensors where the backend keeps them (no copies). One instance per backend.
 import type * as tf from '@tensorflow/tfjs-core';
 import v8 from 'node:v8';
+import { loadNativeKernels, type NativeKernels } from '../native/index.ts';
 import { KERNELS_FMA_WASM_BASE64, KERNELS_WASM_BASE64 } from './kernels.generated.ts';
 
 /** (a, aRowBytes, aVec, b, bRowBytes, bVec, out, M, N): see wat.ts `binary`. */
@@ -63,6 +64,22 @@ export function simdVariant(): 'fma' | 'simd128' {
   return variant;
 }
 
+/** Whether the native kernels replace some of the WebAssembly ones (see ../native). */
+export function nativeActive(): boolean {
+  const n = loadNativeKernels();
+  return n.ok;
+}
+
+/** The WebAssembly kernels with the native ones swapped in where they exist. */
+function withNative(b: WasmBackendLike, wasm: SimdKernels, native: NativeKernels): SimdKernels {
+  return {
+    ...wasm,
+    gemm(M, N, K, A, ars, acs, B, ldb, C, ldc, acc) {
+      if (native.gemm(b.wasm.HEAPU8, M, N, K, A, ars, acs, B, ldb, C, ldc, acc) !== 0) throw new Error('native gemm: out of memory for packing buffers');
+    },
+  };
+}
+
 export function attachSimd(backend: tf.KernelBackend): SimdKernels {
   const b = backend as WasmBackendLike;
   let k = instances.get(b);
@@ -70,6 +87,8 @@ export function attachSimd(backend: tf.KernelBackend): SimdKernels {
     compiled ??= compile();
     const inst = new WebAssembly.Instance(compiled, { env: { memory: b.wasm.asm.memory } });
     k = inst.exports as unknown as SimdKernels;
+    const native = loadNativeKernels();
+    if (native.ok) k = withNative(b, k, native.kernels);
     instances.set(b, k);
   }
   return k;

@@ -1,0 +1,76 @@
+// Compiles kernels.c into a shared library with the machine's own C compiler, once per
+// (source, compiler, CPU): the result is cached, keyed by all three, because -march=native code
+// from one CPU may not run on another (nodes of a cluster sharing a home directory).
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const SOURCE = fileURLToPath(new URL('./kernels.c', import.meta.url));
+export const FLAGS = ['-O3', '-march=native', '-fPIC', '-shared', '-std=gnu11'];
+
+export type BuildResult = { ok: true; library: string; compiler: string; cached: boolean } | { ok: false; reason: string };
+
+function cacheDir(): string {
+  if (process.env.MMRUN_CACHE_DIR) return path.join(process.env.MMRUN_CACHE_DIR, 'native');
+  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  return path.join(base, 'mmrun', 'native');
+}
+
+function compilerCandidates(): string[] {
+  return process.env.MMRUN_CC ? [process.env.MMRUN_CC] : ['cc', 'gcc', 'clang'];
+}
+
+/** First line of `<cc> --version`, or undefined if it does not run. */
+function compilerVersion(cc: string): string | undefined {
+  try {
+    return execFileSync(cc, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 }).split('\n')[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/** What identifies this CPU's instruction set (x86 flags or arm features). */
+function cpuSignature(): string {
+  try {
+    const info = readFileSync('/proc/cpuinfo', 'utf8');
+    const line = info.split('\n').find((l) => /^(flags|Features)\s*:/.test(l));
+    if (line) return line;
+  } catch {
+    /* not Linux */
+  }
+  return `${os.arch()} ${os.cpus()[0]?.model ?? ''}`;
+}
+
+export function buildNativeLibrary(): BuildResult {
+  const compilers = compilerCandidates();
+  let cc: string | undefined;
+  let version: string | undefined;
+  for (const c of compilers) {
+    version = compilerVersion(c);
+    if (version) {
+      cc = c;
+      break;
+    }
+  }
+  if (!cc || !version) return { ok: false, reason: `no C compiler found (tried ${compilers.join(', ')}; set MMRUN_CC)` };
+  const source = readFileSync(SOURCE);
+  const key = createHash('sha256').update(source).update(version).update(FLAGS.join(' ')).update(cpuSignature()).digest('hex').slice(0, 16);
+  const dir = cacheDir();
+  const library = path.join(dir, `kernels-${key}.so`);
+  if (existsSync(library)) return { ok: true, library, compiler: version, cached: true };
+  const tmp = `${library}.${process.pid}.tmp`;
+  try {
+    mkdirSync(dir, { recursive: true });
+    execFileSync(cc, [...FLAGS, SOURCE, '-o', tmp, '-lm'], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
+    renameSync(tmp, library); // atomic: concurrent workers never load a half-written file
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim();
+    const msg = stderr || (err instanceof Error ? err.message : String(err));
+    return { ok: false, reason: `compiling ${SOURCE} with ${cc} failed: ${msg.split('\n').slice(0, 3).join(' ')}` };
+  }
+  return { ok: true, library, compiler: version, cached: false };
+}

@@ -1,0 +1,51 @@
+// Building the native kernels: compiled once per (source, compiler, CPU) into the cache, and every
+// way it can fail (no compiler, a compiler that errors) is a reason string, never an exception,
+// so a run falls back to the WebAssembly kernels and records why.
+import { chmodSync, existsSync, readdirSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildNativeLibrary, SOURCE } from '../../runner/model/backend/native/build.ts';
+import { tempFiles } from '../helpers/tmp.ts';
+
+const saved = { cc: process.env.MMRUN_CC, cache: process.env.MMRUN_CACHE_DIR };
+afterEach(() => {
+  for (const [key, value] of [['MMRUN_CC', saved.cc], ['MMRUN_CACHE_DIR', saved.cache]] as const) {
+    if (value === undefined) delete process.env[key];
+    else process.env[key] = value;
+  }
+});
+
+describe('buildNativeLibrary', () => {
+  it('compiles into the cache once, then reuses the library', () => {
+    const { dir } = tempFiles();
+    process.env.MMRUN_CACHE_DIR = dir;
+    const first = buildNativeLibrary();
+    expect(first.ok, first.ok ? '' : first.reason).toBe(true);
+    if (!first.ok) return;
+    expect(first.cached).toBe(false);
+    expect(existsSync(first.library)).toBe(true);
+    expect(first.library.startsWith(dir)).toBe(true);
+    const second = buildNativeLibrary();
+    expect(second).toEqual({ ...first, cached: true });
+    expect(readdirSync(`${dir}/native`)).toEqual([first.library.split('/').pop()]); // no temporary file left
+  });
+
+  it('without a compiler: says which were tried and how to name one', () => {
+    process.env.MMRUN_CACHE_DIR = tempFiles().dir;
+    process.env.MMRUN_CC = '/nonexistent/cc';
+    const r = buildNativeLibrary();
+    expect(r).toEqual({ ok: false, reason: 'no C compiler found (tried /nonexistent/cc; set MMRUN_CC)' });
+  });
+
+  it('a compiler that fails: the reason carries its message and leaves nothing in the cache', () => {
+    const { dir, path } = tempFiles({ 'bad-cc': '#!/bin/sh\nif [ "$1" = --version ]; then echo "bad-cc 1.0"; exit 0; fi\necho "kernels.c:1: error: no space for the moon" >&2\nexit 1\n' });
+    chmodSync(path('bad-cc'), 0o755);
+    process.env.MMRUN_CACHE_DIR = `${dir}/cache`;
+    process.env.MMRUN_CC = path('bad-cc');
+    const r = buildNativeLibrary();
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.reason).toContain(`compiling ${SOURCE} with ${path('bad-cc')} failed`);
+    expect(r.reason).toContain('error: no space for the moon');
+    expect(readdirSync(`${dir}/cache/native`)).toEqual([]);
+  });
+});
