@@ -16,7 +16,7 @@ const { values } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
     steps: { type: 'string', default: '50' },
-    warmup: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '20' },
     reps: { type: 'string', default: '3' },
     threads: { type: 'string', default: '1' },
     'reference-threads': { type: 'string' },

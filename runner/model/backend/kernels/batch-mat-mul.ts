@@ -1,7 +1,7 @@
 // BatchMatMul through mmrun's SIMD GEMM. The built-in uses XNNPACK only for an unbatched product
 // without transposes and a scalar loop (~1.5 GFLOP/s) otherwise, which is most of training.
 import * as tf from '@tensorflow/tfjs-core';
-import { ptr, simdOf, withScratch, type WasmBackendLike } from '../simd/module.ts';
+import { nativeOf, ptr, simdOf, withScratch, type WasmBackendLike } from '../simd/module.ts';
 import { callBuiltin, sizeOf, type KernelFn } from './registry.ts';
 
 export interface MatMulOperands {
@@ -28,10 +28,26 @@ export function matMulPlan({ a, b, transposeA, transposeB }: MatMulOperands) {
   return { M, N, K, batchA, batchB, batch, outShape: [...outBatch, M, N] };
 }
 
-/** out = op(a)·op(b) into an existing float32 output. */
-export function matMulInto(backend: tf.KernelBackend, ops: MatMulOperands, plan: NonNullable<ReturnType<typeof matMulPlan>>, out: tf.TensorInfo): void {
+/** Added to every row of a product, then ReLU (dense layers). */
+export interface Epilogue {
+  bias?: tf.TensorInfo;
+  relu: boolean;
+}
+
+/** out = op(a)·op(b) (+ bias, ReLU) into an existing float32 output. */
+export function matMulInto(backend: tf.KernelBackend, ops: MatMulOperands, plan: NonNullable<ReturnType<typeof matMulPlan>>, out: tf.TensorInfo, epilogue?: Epilogue): void {
   const { M, N, K, batchA, batchB, batch } = plan;
   if (M * N * batch === 0) return;
+  const native = nativeOf(backend);
+  if (native) {
+    // One call for the whole batch; transposes are strides, never copies.
+    const [ars, acs] = ops.transposeA ? [1, M] : [K, 1];
+    const [brs, bcs] = ops.transposeB ? [1, K] : [N, 1];
+    const sa = batchA === 1 ? 0 : M * K;
+    const sb = batchB === 1 ? 0 : K * N;
+    native.matmul(batch, M, N, K, ptr(backend, ops.a), ars, acs, sa, ptr(backend, ops.b), brs, bcs, sb, ptr(backend, out), epilogue?.bias ? ptr(backend, epilogue.bias) : 0, epilogue?.relu ?? false);
+    return;
+  }
   const simd = simdOf(backend);
   const pa = ptr(backend, ops.a);
   const pc = ptr(backend, out);
@@ -53,6 +69,7 @@ export function matMulInto(backend: tf.KernelBackend, ops: MatMulOperands, plan:
   } else {
     run(ptr(backend, ops.b));
   }
+  if (epilogue?.bias || epilogue?.relu) simd.bias_relu(pc, batch * M, N, epilogue.bias ? ptr(backend, epilogue.bias) : 0, epilogue.relu ? 1 : 0);
 }
 
 export const batchMatMul: KernelFn = (args) => {

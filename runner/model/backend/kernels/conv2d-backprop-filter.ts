@@ -1,7 +1,8 @@
 // Conv2DBackpropFilter (missing in wasm): dW[kh,kw,ci,co] = Σ_p col[p,(kh,kw,ci)]·dy[p,co],
-// i.e. im2col of the input and one SIMD GEMM with the column matrix read transposed.
+// i.e. one GEMM over the im2col matrix of the input read transposed: native (implicit im2col) when
+// available, else im2col into scratch memory and the SIMD GEMM.
 import * as tf from '@tensorflow/tfjs-core';
-import { ptr, simdOf, withScratch, type WasmBackendLike } from '../simd/module.ts';
+import { nativeOf, ptr, simdOf, withScratch, type WasmBackendLike } from '../simd/module.ts';
 import type { KernelFn } from './registry.ts';
 
 interface Attrs {
@@ -21,6 +22,11 @@ export const conv2DBackpropFilter: KernelFn = ({ inputs, backend, attrs }) => {
     x.shape as [number, number, number, number], a.filterShape, a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, false, 'channelsLast',
   );
   const out = (backend as WasmBackendLike).makeOutput(a.filterShape, 'float32');
+  const native = nativeOf(backend);
+  if (native) {
+    native.conv2dBackpropFilter(ptr(backend, x), info, ptr(backend, dy), ptr(backend, out));
+    return out;
+  }
   const { batchSize, inHeight, inWidth, inChannels, filterHeight: KH, filterWidth: KW, outHeight, outWidth, outChannels } = info;
   const P = batchSize * outHeight * outWidth;
   const KKC = KH * KW * inChannels;

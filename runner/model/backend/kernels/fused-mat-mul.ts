@@ -3,7 +3,7 @@
 // vs 40 GFLOP/s on the Transformer's shapes); otherwise, and for other activations or bias
 // shapes, the built-in runs.
 import type * as tf from '@tensorflow/tfjs-core';
-import { nativeActive, ptr, simdOf, simdVariant, type WasmBackendLike } from '../simd/module.ts';
+import { nativeActive, simdVariant, type WasmBackendLike } from '../simd/module.ts';
 import { matMulInto, matMulPlan } from './batch-mat-mul.ts';
 import { callBuiltin, type KernelFn } from './registry.ts';
 
@@ -18,7 +18,6 @@ export const fusedMatMul: KernelFn = (args) => {
   if (!plan || (bias && !(bias.shape.length === 1 && bias.shape[0] === plan.N))) return callBuiltin('_FusedMatMul', args);
   const backend = args.backend as WasmBackendLike;
   const out = backend.makeOutput(plan.outShape, 'float32');
-  matMulInto(backend, ops, plan, out);
-  if (bias || activation === 'relu') simdOf(backend).bias_relu(ptr(backend, out), plan.batch * plan.M, plan.N, bias ? ptr(backend, bias) : 0, activation === 'relu' ? 1 : 0);
+  matMulInto(backend, ops, plan, out, { bias, relu: activation === 'relu' });
   return out;
 };

@@ -2,6 +2,7 @@
 // wrong, and faster replacements where the built-in ones bound a training step.
 import { batchMatMul } from './batch-mat-mul.ts';
 import { broadcastTo } from './broadcast-to.ts';
+import { conv2D, fusedConv2D } from './conv2d.ts';
 import { conv2DBackpropFilter } from './conv2d-backprop-filter.ts';
 import { conv2DBackpropInput } from './conv2d-backprop-input.ts';
 import { maxPoolGrad } from './max-pool-grad.ts';
@@ -22,6 +23,8 @@ export const TRAINING_KERNELS = {
   BatchMatMul: batchMatMul,
   _FusedMatMul: fusedMatMul,
   BroadcastTo: broadcastTo,
+  Conv2D: conv2D,
+  _FusedConv2D: fusedConv2D,
   Conv2DBackpropFilter: conv2DBackpropFilter,
   Conv2DBackpropInput: conv2DBackpropInput,
   MaxPoolGrad: maxPoolGrad,

@@ -1,14 +1,16 @@
-// Compiles kernels.c into a shared library with the machine's own C compiler, once per
+// Compiles the C sources here (kernels.c and what it uses) into a shared library with the machine's own C compiler, once per
 // (source, compiler, CPU): the result is cached, keyed by all three, because -march=native code
 // from one CPU may not run on another (nodes of a cluster sharing a home directory).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const SOURCE = fileURLToPath(new URL('./kernels.c', import.meta.url));
+const DIR = fileURLToPath(new URL('.', import.meta.url));
+/** The C sources (and headers) of the library: every .c and .h file next to this one. */
+export const SOURCES = readdirSync(DIR).filter((f) => /\.[ch]$/.test(f)).sort().map((f) => path.join(DIR, f));
 export const FLAGS = ['-O3', '-march=native', '-fPIC', '-shared', '-std=gnu11'];
 
 export type BuildResult = { ok: true; library: string; compiler: string; cached: boolean } | { ok: false; reason: string };
@@ -56,21 +58,22 @@ export function buildNativeLibrary(): BuildResult {
     }
   }
   if (!cc || !version) return { ok: false, reason: `no C compiler found (tried ${compilers.join(', ')}; set MMRUN_CC)` };
-  const source = readFileSync(SOURCE);
-  const key = createHash('sha256').update(source).update(version).update(FLAGS.join(' ')).update(cpuSignature()).digest('hex').slice(0, 16);
+  const hash = createHash('sha256');
+  for (const f of SOURCES) hash.update(path.basename(f)).update(readFileSync(f));
+  const key = hash.update(version).update(FLAGS.join(' ')).update(cpuSignature()).digest('hex').slice(0, 16);
   const dir = cacheDir();
   const library = path.join(dir, `kernels-${key}.so`);
   if (existsSync(library)) return { ok: true, library, compiler: version, cached: true };
   const tmp = `${library}.${process.pid}.tmp`;
   try {
     mkdirSync(dir, { recursive: true });
-    execFileSync(cc, [...FLAGS, SOURCE, '-o', tmp, '-lm'], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
+    execFileSync(cc, [...FLAGS, ...SOURCES.filter((f) => f.endsWith('.c')), '-o', tmp, '-lm'], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
     renameSync(tmp, library); // atomic: concurrent workers never load a half-written file
   } catch (err) {
     rmSync(tmp, { force: true });
     const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim();
     const msg = stderr || (err instanceof Error ? err.message : String(err));
-    return { ok: false, reason: `compiling ${SOURCE} with ${cc} failed: ${msg.split('\n').slice(0, 3).join(' ')}` };
+    return { ok: false, reason: `compiling the native kernels (${DIR}) with ${cc} failed: ${msg.split('\n').slice(0, 3).join(' ')}` };
   }
   return { ok: true, library, compiler: version, cached: false };
 }

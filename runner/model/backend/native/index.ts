@@ -7,12 +7,24 @@ import { buildNativeLibrary } from './build.ts';
 /** Native versions of some SimdKernels functions: the same arguments, plus the heap first. */
 export interface NativeKernels {
   gemm(heap: Uint8Array, M: number, N: number, K: number, A: number, ars: number, acs: number, B: number, ldb: number, C: number, ldc: number, acc: number): number;
+  matmul(heap: Uint8Array, batch: number, M: number, N: number, K: number, A: number, ars: number, acs: number, sa: number, B: number, brs: number, bcs: number, sb: number, C: number, bias: number, relu: number): number;
+  conv2d(heap: Uint8Array, ...args: number[]): number;
+  conv2dBackpropFilter(heap: Uint8Array, ...args: number[]): number;
+  conv2dBackpropInput(heap: Uint8Array, ...args: number[]): number;
 }
 
 export type NativeLoad = { ok: true; kernels: NativeKernels; detail: string } | { ok: false; reason: string };
 
 const SIGNATURES: Record<keyof NativeKernels, string> = {
-  gemm: 'int mmrun_gemm(uint8_t *heap, int M, int N, int K, int A, int ars, int acs, int B, int ldb, int C, int ldc, int acc)',
+  gemm: 'int mmrun_gemm(uint8_t *heap, int M, int N, int K, uint32_t A, int ars, int acs, uint32_t B, int ldb, uint32_t C, int ldc, int acc)',
+  matmul:
+    'int mmrun_matmul(uint8_t *heap, int batch, int M, int N, int K, uint32_t A, int ars, int acs, int sa, uint32_t B, int brs, int bcs, int sb, uint32_t C, uint32_t bias, int relu)',
+  conv2d:
+    'int mmrun_conv2d(uint8_t *heap, uint32_t x, int B, int H, int W, int C, uint32_t f, int KH, int KW, int CO, int sh, int sw, int pt, int pl, int dh, int dw, int OH, int OW, uint32_t out, uint32_t bias, int relu)',
+  conv2dBackpropFilter:
+    'int mmrun_conv2d_backprop_filter(uint8_t *heap, uint32_t x, int B, int H, int W, int C, uint32_t dy, int KH, int KW, int CO, int sh, int sw, int pt, int pl, int dh, int dw, int OH, int OW, uint32_t dw_out)',
+  conv2dBackpropInput:
+    'int mmrun_conv2d_backprop_input(uint8_t *heap, uint32_t dy, int B, int OH, int OW, int CO, uint32_t f, int KH, int KW, int C, int pt, int pl, int H, int W, uint32_t dx)',
 };
 
 let loaded: NativeLoad | undefined;

@@ -70,6 +70,52 @@ export function nativeActive(): boolean {
   return n.ok;
 }
 
+/** Native kernels without a WebAssembly twin, bound to a backend's heap (offsets in bytes, strides in elements). */
+export interface NativeOps {
+  /** C_b = op(A_b)·op(B_b) (+ bias, ReLU): see native/kernels.c `mmrun_matmul`; bias 0 = none. */
+  matmul(batch: number, M: number, N: number, K: number, A: number, ars: number, acs: number, sa: number, B: number, brs: number, bcs: number, sb: number, C: number, bias: number, relu: boolean): void;
+  /** Forward convolution (NHWC, any stride/dilation/padding) (+ bias, ReLU): native/conv.c `mmrun_conv2d`. */
+  conv2d(x: number, info: tf.backend_util.Conv2DInfo, filter: number, out: number, bias: number, relu: boolean): void;
+  /** Filter gradient: native/conv.c `mmrun_conv2d_backprop_filter`. */
+  conv2dBackpropFilter(x: number, info: tf.backend_util.Conv2DInfo, dy: number, out: number): void;
+  /** Input gradient of a stride-1, undilated convolution: native/conv.c `mmrun_conv2d_backprop_input`. */
+  conv2dBackpropInput(dy: number, info: tf.backend_util.Conv2DInfo, filter: number, out: number): void;
+}
+
+function check(name: string, status: number): void {
+  if (status !== 0) throw new Error(`native ${name}: out of memory for its buffers`);
+}
+
+const nativeOps = new WeakMap<object, NativeOps>();
+
+/** The native-only kernels for this backend, or undefined when the native kernels are not in use. */
+export function nativeOf(backend: tf.KernelBackend): NativeOps | undefined {
+  const b = backend as WasmBackendLike;
+  let ops = nativeOps.get(b);
+  if (ops) return ops;
+  const native = loadNativeKernels();
+  if (!native.ok) return undefined;
+  const k = native.kernels;
+  const geometry = (i: tf.backend_util.Conv2DInfo) =>
+    [i.strideHeight, i.strideWidth, i.padInfo.top, i.padInfo.left, i.dilationHeight, i.dilationWidth, i.outHeight, i.outWidth] as const;
+  ops = {
+    matmul(batch, M, N, K, A, ars, acs, sa, B, brs, bcs, sb, C, bias, relu) {
+      check('matmul', k.matmul(b.wasm.HEAPU8, batch, M, N, K, A, ars, acs, sa, B, brs, bcs, sb, C, bias, relu ? 1 : 0));
+    },
+    conv2d(x, i, filter, out, bias, relu) {
+      check('conv2d', k.conv2d(b.wasm.HEAPU8, x, i.batchSize, i.inHeight, i.inWidth, i.inChannels, filter, i.filterHeight, i.filterWidth, i.outChannels, ...geometry(i), out, bias, relu ? 1 : 0));
+    },
+    conv2dBackpropFilter(x, i, dy, out) {
+      check('conv2dBackpropFilter', k.conv2dBackpropFilter(b.wasm.HEAPU8, x, i.batchSize, i.inHeight, i.inWidth, i.inChannels, dy, i.filterHeight, i.filterWidth, i.outChannels, ...geometry(i), out));
+    },
+    conv2dBackpropInput(dy, i, filter, out) {
+      check('conv2dBackpropInput', k.conv2dBackpropInput(b.wasm.HEAPU8, dy, i.batchSize, i.outHeight, i.outWidth, i.outChannels, filter, i.filterHeight, i.filterWidth, i.inChannels, i.padInfo.top, i.padInfo.left, i.inHeight, i.inWidth, out));
+    },
+  };
+  nativeOps.set(b, ops);
+  return ops;
+}
+
 /** The WebAssembly kernels with the native ones swapped in where they exist. */
 function withNative(b: WasmBackendLike, wasm: SimdKernels, native: NativeKernels): SimdKernels {
   return {
