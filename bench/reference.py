@@ -170,8 +170,10 @@ def main():
         opt.step()
         return loss.item()  # as mmrun's loop reads the loss every step
 
+    t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(a.warmup):
         step()
+    warmup_s, warmup_cpu = time.perf_counter() - t0, time.process_time() - c0
     t0, c0 = time.perf_counter(), time.process_time()
     for _ in range(a.steps):
         step()
@@ -189,6 +191,8 @@ def main():
         "train_samples_per_s": a.steps * BATCH / train_s,
         "forward_samples_per_s": a.steps * BATCH / forward_s,
         "train_samples_per_cpu_s": a.steps * BATCH / train_cpu,
+        "warmup_samples_per_s": a.warmup * BATCH / warmup_s if a.warmup else None,
+        "warmup_samples_per_cpu_s": a.warmup * BATCH / warmup_cpu if a.warmup else None,
         "forward_samples_per_cpu_s": a.steps * BATCH / forward_cpu,
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }))

@@ -1,4 +1,4 @@
-// `npm run bench [-- --json] [--steps N] [--reps N] [--threads N] [--models cnn,text,multimodal] [--launcher]`
+// `npm run bench [-- --json] [--steps N] [--warmup N] [--reps N] [--threads N] [--models cnn,text,multimodal] [--wasm-only] [--launcher]`
 // Trains each workload for a fixed number of steps after warm-up, on mmrun's backend and on the
 // PyTorch reference (bench/reference.py, same architecture and thread count), alternating them
 // in the same run; reports the median over repetitions of training and forward throughput and
@@ -15,14 +15,19 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
   options: {
     json: { type: 'boolean', default: false },
-    steps: { type: 'string', default: '50' },
-    warmup: { type: 'string', default: '20' },
+    steps: { type: 'string', default: '100' },
+    // V8 keeps optimising tfjs's JavaScript for the first ~100 steps of a process; a run trains
+    // hundreds to thousands of steps, so the timed window starts after that (the warm-up's own
+    // throughput is reported too).
+    warmup: { type: 'string', default: '100' },
     reps: { type: 'string', default: '3' },
     threads: { type: 'string', default: '1' },
     'reference-threads': { type: 'string' },
     backend: { type: 'string', default: 'auto' },
     models: { type: 'string', default: MODEL_NAMES.join(',') },
     launcher: { type: 'boolean', default: false }, // also run bench/launcher.ts (issue 5)
+    // mmrun's WebAssembly kernels only (what runs where no C compiler is available)
+    'wasm-only': { type: 'boolean', default: false },
     python: { type: 'string', default: process.env.MMRUN_BENCH_PYTHON ?? path.join(os.homedir(), '.cache', 'mmrun', 'venv-bench', 'bin', 'python') },
   },
 });
@@ -39,6 +44,8 @@ interface Measurement {
   train_samples_per_s: number;
   forward_samples_per_s: number;
   train_samples_per_cpu_s: number;
+  warmup_samples_per_s: number | null;
+  warmup_samples_per_cpu_s: number | null;
   peak_rss_mb: number;
 }
 
@@ -62,7 +69,8 @@ for (let rep = 1; rep <= reps; rep++) {
   for (const model of models) {
     // Alternate which side goes first so slow drifts in machine load do not favour one side.
     const runOurs = () => {
-      const m = measure(process.execPath, ['--import', 'tsx', 'bench/worker.ts', '--model', model, '--backend', values.backend!, '--threads', values.threads!, ...common], { MMRUN_THREADS: values.threads! });
+      const env = { MMRUN_THREADS: values.threads!, ...(values['wasm-only'] ? { MMRUN_NATIVE_KERNELS: '0' } : {}) };
+      const m = measure(process.execPath, ['--import', 'tsx', 'bench/worker.ts', '--model', model, '--backend', values.backend!, '--threads', values.threads!, ...common], env);
       ours.set(model, [...(ours.get(model) ?? []), m]);
       log(`rep ${rep}/${reps} ${model} mmrun/${m.backend}: ${m.train_samples_per_s.toFixed(0)} samples/s`);
     };
@@ -81,6 +89,9 @@ for (let rep = 1; rep <= reps; rep++) {
     }
   }
 }
+
+/** Median wall-clock throughput over the warm-up steps (includes JIT compilation), or null without warm-up. */
+const warmupOf = (ms: Measurement[]) => (ms[0].warmup_samples_per_s === null ? null : Math.round(median(ms.map((m) => m.warmup_samples_per_s!))));
 
 const results = models.map((name) => {
   const o = ours.get(name)!;
@@ -103,6 +114,9 @@ const results = models.map((name) => {
     cpu_samples_per_s: Math.round(median(o.map((m) => m.train_samples_per_cpu_s))),
     reference_cpu_samples_per_s: t ? Math.round(median(t.map((m) => m.train_samples_per_cpu_s))) : null,
     cpu_ratio: t ? Number((median(o.map((m) => m.train_samples_per_cpu_s)) / median(t.map((m) => m.train_samples_per_cpu_s))).toFixed(2)) : null,
+    warmup_samples_per_s: warmupOf(o),
+    reference_warmup_samples_per_s: t ? warmupOf(t) : null,
+    warmup_ratio: t && warmupOf(o) !== null && warmupOf(t) !== null ? Number((warmupOf(o)! / warmupOf(t)!).toFixed(2)) : null,
     peak_rss_mb: Math.round(median(o.map((m) => m.peak_rss_mb))),
     reference_peak_rss_mb: t ? Math.round(median(t.map((m) => m.peak_rss_mb))) : null,
   };
@@ -127,10 +141,11 @@ if (values.json) {
   console.log(JSON.stringify({ results, machine, ...(launcher ? { launcher } : {}) }, null, 2));
 } else {
   const rows = [
-    ['model', 'backend', 'train samples/s', 'PyTorch', 'ratio', 'per CPU-s', 'PyTorch', 'ratio', 'forward samples/s', 'PyTorch', 'ratio', 'peak RSS MB', 'PyTorch'],
+    ['model', 'backend', 'train samples/s', 'PyTorch', 'ratio', 'per CPU-s', 'PyTorch', 'ratio', 'warm-up samples/s', 'PyTorch', 'ratio', 'forward samples/s', 'PyTorch', 'ratio', 'peak RSS MB', 'PyTorch'],
     ...results.map((r) =>
       [
         r.name, r.backend, r.samples_per_s, r.reference_samples_per_s ?? '-', r.ratio ?? '-', r.cpu_samples_per_s, r.reference_cpu_samples_per_s ?? '-', r.cpu_ratio ?? '-',
+        r.warmup_samples_per_s ?? '-', r.reference_warmup_samples_per_s ?? '-', r.warmup_ratio ?? '-',
         r.forward_samples_per_s, r.reference_forward_samples_per_s ?? '-', r.forward_ratio ?? '-', r.peak_rss_mb, r.reference_peak_rss_mb ?? '-',
       ].map(String),
     ),

@@ -2,6 +2,7 @@
 // layer, dropout, then a linear map into the projection's input width.
 import * as tf from '@tensorflow/tfjs-core';
 import type { ImageBranch } from '../config/types.gen.ts';
+import { convBiasRelu, convBiasReluAvailable } from './backend/ops/conv-bias-relu.ts';
 import { createDense, dense, dropout, type Dense, type ForwardContext } from './layers.ts';
 import type { ParamStore } from './params.ts';
 
@@ -66,7 +67,9 @@ export function createImageBranch(
           }
           y = tf.relu(normed);
         } else {
-          y = tf.fused.conv2d({ x: y, filter: block.filter as tf.Tensor4D, strides: 1, pad: 'same', bias: block.bias, activation: 'relu' });
+          y = convBiasReluAvailable()
+            ? convBiasRelu(y, block.filter as tf.Tensor4D, block.bias as tf.Tensor1D, 1, 'same')
+            : tf.fused.conv2d({ x: y, filter: block.filter as tf.Tensor4D, strides: 1, pad: 'same', bias: block.bias, activation: 'relu' });
         }
         if (y.shape[1] >= 2 && y.shape[2] >= 2) y = tf.maxPool(y, 2, 2, 'same');
       }

@@ -4,6 +4,7 @@
 // number of kernels per step low.
 import * as tf from '@tensorflow/tfjs-core';
 import type { TextBranch } from '../config/types.gen.ts';
+import { fusedAttention, fusedAttentionAvailable } from './backend/ops/attention.ts';
 import { createDense, createLayerNorm, dense, dropout, layerNorm, type Dense, type ForwardContext, type LayerNorm } from './layers.ts';
 import type { ParamStore } from './params.ts';
 import { PAD } from './tokenizer.ts';
@@ -20,6 +21,17 @@ interface EncoderLayer {
 export interface TextBranchModel {
   /** ids: [B, L] token ids ([PAD] = 0) → [B, outDim]. */
   forward(ids: tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D;
+}
+
+/** Self-attention on qkv [B*L, 3W] → [B*L, W] with tfjs ops; keyBias [B, 1, 1, L]. */
+function compositeAttention(keyBias: tf.Tensor, B: number, L: number, H: number, D: number, scale: number): (qkv: tf.Tensor2D) => tf.Tensor2D {
+  return (projected) => {
+    const qkv = tf.transpose(tf.reshape(projected, [B, L, 3 * H, D]), [0, 2, 1, 3]);
+    const [q, k, v] = tf.split(qkv, 3, 1) as tf.Tensor4D[]; // each [B, H, L, D]
+    const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), scale), keyBias);
+    const attended = tf.matMul(tf.softmax(scores), v); // [B, H, L, D]
+    return tf.reshape(tf.transpose(attended, [0, 2, 1, 3]), [B * L, H * D]) as tf.Tensor2D;
+  };
 }
 
 export function createTextBranch(ps: ParamStore, cfg: TextBranch, vocabSize: number, outDim: number): TextBranchModel {
@@ -50,17 +62,17 @@ export function createTextBranch(ps: ParamStore, cfg: TextBranch, vocabSize: num
       const [B, L] = ids.shape;
       const mask = tf.cast(tf.notEqual(ids, PAD), 'float32'); // [B, L]
       // -1e9 on padding keys so softmax gives them no weight.
-      const keyBias = tf.reshape(tf.mul(tf.sub(1, mask), -1e9), [B, 1, 1, L]);
+      const keyBias = tf.mul(tf.sub(1, mask), -1e9) as tf.Tensor2D; // [B, L]
+      // One native kernel each way on mmrun's wasm path (same arithmetic); the composite elsewhere.
+      const attend = fusedAttentionAvailable()
+        ? (qkv: tf.Tensor2D) => fusedAttention(qkv, keyBias, B, L, H, D, scale)
+        : compositeAttention(tf.reshape(keyBias, [B, 1, 1, L]), B, L, H, D, scale);
       const tokens = tf.reshape(tf.gather(tokenEmb, tf.reshape(ids, [-1])), [B, L, W]);
       const positions = L === cfg.max_len ? posEmb : tf.slice(posEmb, [0, 0], [L, W]);
       let x: tf.Tensor2D = tf.reshape(tf.add(tokens, positions), [B * L, W]);
       x = dropout(x, cfg.dropout, ctx);
       for (const layer of layers) {
-        const qkv = tf.transpose(tf.reshape(dense(layerNorm(x, layer.ln1), layer.qkv), [B, L, 3 * H, D]), [0, 2, 1, 3]);
-        const [q, k, v] = tf.split(qkv, 3, 1) as tf.Tensor4D[]; // each [B, H, L, D]
-        const scores = tf.add(tf.mul(tf.matMul(q, k, false, true), scale), keyBias);
-        const attended = tf.matMul(tf.softmax(scores), v); // [B, H, L, D]
-        const merged = tf.reshape(tf.transpose(attended, [0, 2, 1, 3]), [B * L, W]) as tf.Tensor2D;
+        const merged = attend(dense(layerNorm(x, layer.ln1), layer.qkv));
         x = tf.add(x, dropout(dense(merged, layer.attnOut), cfg.dropout, ctx));
         const hidden = dense(layerNorm(x, layer.ln2), layer.mlpIn, true);
         x = tf.add(x, dropout(dense(hidden, layer.mlpOut), cfg.dropout, ctx));

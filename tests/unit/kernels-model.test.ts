@@ -4,6 +4,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { resolvePresets } from '../../runner/config/presets.ts';
+import { fusedAttentionAvailable } from '../../runner/model/backend/ops/attention.ts';
 import type { Model } from '../../runner/config/types.gen.ts';
 import { createImageBranch } from '../../runner/model/image-branch.ts';
 import { crossEntropy } from '../../runner/model/losses.ts';
@@ -51,7 +52,9 @@ describe('full-model gradients, wasm vs cpu', () => {
     const ids = random([4, 7], 42, [3, 40]);
     (ids.values as Int32Array).fill(0, 5, 7); // padding at the end of the first text
     (ids.values as Int32Array).fill(0, 7 + 3, 14);
+    let fusedOnWasm: boolean | undefined;
     const { maxDiff, cpu } = await compareBackends(() => {
+      if (tf.getBackend() === 'wasm') fusedOnWasm = fusedAttentionAvailable(); // the native attention op, not the composite
       const net = new Network({ model, imageShape: [10, 10, 1], numClasses: 3, vocabSize: 40, temperature: 0.07, seed: 3 });
       const batch = { images: tensor(images) as tf.Tensor4D, tokens: tensor(ids) as tf.Tensor2D, imageLabels: oneHot([0, 1, 2, 1], 3), textLabels: oneHot([0, 1, 2, 1], 3) };
       const weights = { image: 1, text: 1, align: 0.5 };
@@ -60,6 +63,7 @@ describe('full-model gradients, wasm vs cpu', () => {
       net.dispose();
       return out;
     });
+    expect(fusedOnWasm).toBe(true);
     expect(cpu.values.length).toBeGreaterThan(20);
     expect(maxDiff).toBeLessThan(2e-5);
   });

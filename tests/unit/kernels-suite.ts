@@ -20,6 +20,17 @@ export function kernelSuite(mode: 'native' | 'wasm'): void {
       const { nativeActive } = await import('../../runner/model/backend/simd/module.ts');
       expect(nativeActive()).toBe(mode === 'native');
     });
+    it(mode === 'native' ? 'offer the fused attention op' : 'do not offer the fused attention op, whose kernels say why if called', async () => {
+      const { fusedAttentionAvailable } = await import('../../runner/model/backend/ops/attention.ts');
+      await tf.setBackend('wasm');
+      expect(fusedAttentionAvailable()).toBe(mode === 'native');
+      if (mode === 'wasm') {
+        const qkv = tf.zeros([2, 6]);
+        const keyBias = tf.zeros([1, 2]);
+        expect(() => runKernel('MmrunAttention', { qkv, keyBias }, { B: 1, L: 2, H: 1, D: 2, scale: 1 })).toThrow(/needs mmrun's native kernels/);
+        tf.dispose([qkv, keyBias]);
+      }
+    });
   });
 
   describe('registration', () => {
@@ -126,6 +137,34 @@ export function kernelSuite(mode: 'native' | 'wasm'): void {
       const w = random([3, 2, 3, 4], 14);
       const { maxDiff } = await compareBackends(() => tf.conv2d(tensor(x) as tf.Tensor4D, tensor(w) as tf.Tensor4D, 1, [[0, 0], [2, 0], [0, 1], [0, 0]]));
       expect(maxDiff).toBeLessThan(TOL);
+    });
+    it('convBiasRelu (native only): value and gradients match tf.fused.conv2d on the cpu backend', async () => {
+      const { convBiasRelu, convBiasReluAvailable } = await import('../../runner/model/backend/ops/conv-bias-relu.ts');
+      await tf.setBackend('wasm');
+      expect(convBiasReluAvailable()).toBe(mode === 'native');
+      if (mode !== 'native') return;
+      for (const [xs, ws] of [[[2, 9, 9, 3], [3, 3, 3, 20]], [[3, 14, 14, 16], [3, 3, 16, 32]], [[1, 8, 8, 1], [3, 3, 1, 16]]]) {
+        const x = random(xs, 21);
+        const w = random(ws, 22);
+        const b = random([ws[3]], 23);
+        const loss = (f: (xx: tf.Tensor4D, ww: tf.Tensor4D, bb: tf.Tensor1D) => tf.Tensor) => (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) =>
+          tf.sum(tf.mul(f(xx as tf.Tensor4D, ww as tf.Tensor4D, bb as tf.Tensor1D), tf.reshape(tf.linspace(-1, 1, xs[0] * xs[1] * xs[2] * ws[3]), [xs[0], xs[1], xs[2], ws[3]])));
+        const fused = (xx: tf.Tensor4D, ww: tf.Tensor4D, bb: tf.Tensor1D) => tf.fused.conv2d({ x: xx, filter: ww, strides: 1, pad: 'same', bias: bb, activation: 'relu' });
+        const ours = (xx: tf.Tensor4D, ww: tf.Tensor4D, bb: tf.Tensor1D) => convBiasRelu(xx, ww, bb, 1, 'same');
+        const run = (f: typeof fused) => tf.tidy(() => {
+          const { value, grads } = tf.valueAndGrads(loss(f))([tensor(x), tensor(w), tensor(b)]);
+          return [value, ...grads].map((t) => Float32Array.from(t.dataSync()));
+        });
+        await tf.setBackend('cpu');
+        const expected = run(fused);
+        await tf.setBackend('wasm');
+        const actual = run(ours);
+        for (let i = 0; i < expected.length; i++) {
+          let diff = 0;
+          for (let j = 0; j < expected[i].length; j++) diff = Math.max(diff, Math.abs(expected[i][j] - actual[i][j]) / Math.max(1, Math.abs(expected[i][j])));
+          expect(diff, `${xs} ${ws} output ${i}`).toBeLessThan(TOL);
+        }
+      }
     });
     it('gradients through tf.grad of a fused conv (bias + relu) match', async () => {
       const x = random([2, 7, 7, 3], 7);

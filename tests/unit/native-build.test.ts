@@ -36,6 +36,13 @@ describe('buildNativeLibrary', () => {
     expect(r).toEqual({ ok: false, reason: 'no C compiler found (tried /nonexistent/cc; set MMRUN_CC)' });
   });
 
+  it('no writable cache folder: says where it tried', () => {
+    const { path } = tempFiles({ 'a-file': 'not a folder' });
+    process.env.MMRUN_CACHE_DIR = path('a-file'); // mkdir below a file fails (permissions would not stop root)
+    const r = buildNativeLibrary();
+    expect(r).toEqual({ ok: false, reason: `no writable cache folder for the native kernels (tried ${path('a-file')}/native; set MMRUN_CACHE_DIR)` });
+  });
+
   it('a compiler that fails: the reason carries its message and leaves nothing in the cache', () => {
     const { dir, path } = tempFiles({ 'bad-cc': '#!/bin/sh\nif [ "$1" = --version ]; then echo "bad-cc 1.0"; exit 0; fi\necho "kernels.c:1: error: no space for the moon" >&2\nexit 1\n' });
     chmodSync(path('bad-cc'), 0o755);

@@ -107,3 +107,5 @@ export async function initBackend(choice: BackendChoice, opts?: BackendOptions):
 export { registerTrainingKernels } from './kernels/index.ts';
 export { FusedAdamOptimizer } from './fused-adam.ts';
 export { fusedLayerNorm, fusedLayerNormAvailable } from './ops/layer-norm.ts';
+export { convBiasRelu, convBiasReluAvailable } from './ops/conv-bias-relu.ts';
+export { fusedAttention, fusedAttentionAvailable } from './ops/attention.ts';

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { MmrunError } from '../../errors.ts';
 import { registerGradients } from '../gradients.ts';
 import { registerTrainingKernels } from './kernels/index.ts';
+import { registerConvBiasReluGradient } from './kernels/conv-bias-relu.ts';
 import { registerReluGradient } from './kernels/relu-grad.ts';
 import { loadNativeKernels } from './native/index.ts';
 import { attachSimd, simdVariant } from './simd/module.ts';
@@ -32,6 +33,7 @@ export async function startWasm(threads: number): Promise<string> {
   // tfjs's gradients first (registerGradients is a no-op once they are in), then ours on top.
   await registerGradients();
   registerReluGradient();
+  registerConvBiasReluGradient();
   let ok = false;
   try {
     ok = await tf.setBackend('wasm');

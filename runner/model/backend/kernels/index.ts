@@ -13,10 +13,13 @@ import { splitV } from './split-v.ts';
 import { cast } from './cast.ts';
 import { ADAM_UPDATE, adamUpdate } from './adam-update.ts';
 import { LAYER_NORM, LAYER_NORM_GRAD, layerNorm, layerNormGrad } from './layer-norm.ts';
+import { ATTENTION, ATTENTION_GRAD, attention, attentionGrad } from './attention.ts';
 import { add, multiply, realDiv, sub } from './binary.ts';
 import { identity } from './identity.ts';
 import { fusedMatMul } from './fused-mat-mul.ts';
 import { RELU_GRAD, reluGrad } from './relu-grad.ts';
+import { RELU_BIAS_GRAD, reluBiasGrad } from './relu-bias-grad.ts';
+import { CONV_BIAS_RELU, convBiasRelu } from './conv-bias-relu.ts';
 import { unsortedSegmentSum } from './unsorted-segment-sum.ts';
 
 export const TRAINING_KERNELS = {
@@ -24,7 +27,7 @@ export const TRAINING_KERNELS = {
   _FusedMatMul: fusedMatMul,
   BroadcastTo: broadcastTo,
   Conv2D: conv2D,
-  _FusedConv2D: fusedConv2D,
+  FusedConv2D: fusedConv2D,
   Conv2DBackpropFilter: conv2DBackpropFilter,
   Conv2DBackpropInput: conv2DBackpropInput,
   MaxPoolGrad: maxPoolGrad,
@@ -41,7 +44,11 @@ export const TRAINING_KERNELS = {
   [ADAM_UPDATE]: adamUpdate,
   [LAYER_NORM]: layerNorm,
   [LAYER_NORM_GRAD]: layerNormGrad,
+  [ATTENTION]: attention,
+  [ATTENTION_GRAD]: attentionGrad,
   [RELU_GRAD]: reluGrad,
+  [RELU_BIAS_GRAD]: reluBiasGrad,
+  [CONV_BIAS_RELU]: convBiasRelu,
 };
 
 /** Registers every kernel above on the wasm backend (idempotent; call before or after it starts). */

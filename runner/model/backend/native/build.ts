@@ -3,7 +3,7 @@
 // from one CPU may not run on another (nodes of a cluster sharing a home directory).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,10 +15,24 @@ export const FLAGS = ['-O3', '-march=native', '-fPIC', '-shared', '-std=gnu11'];
 
 export type BuildResult = { ok: true; library: string; compiler: string; cached: boolean } | { ok: false; reason: string };
 
-function cacheDir(): string {
-  if (process.env.MMRUN_CACHE_DIR) return path.join(process.env.MMRUN_CACHE_DIR, 'native');
+/** Where the library may be cached, in order: the user cache, then a per-user temporary folder (read-only homes). */
+function cacheDirs(): string[] {
+  if (process.env.MMRUN_CACHE_DIR) return [path.join(process.env.MMRUN_CACHE_DIR, 'native')];
   const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(base, 'mmrun', 'native');
+  return [path.join(base, 'mmrun', 'native'), path.join(os.tmpdir(), `mmrun-native-${os.userInfo().uid}`)];
+}
+
+function writableDir(dirs: string[]): string | undefined {
+  for (const dir of dirs) {
+    try {
+      mkdirSync(dir, { recursive: true });
+      accessSync(dir, constants.W_OK);
+      return dir;
+    } catch {
+      /* try the next one */
+    }
+  }
+  return undefined;
 }
 
 function compilerCandidates(): string[] {
@@ -61,12 +75,15 @@ export function buildNativeLibrary(): BuildResult {
   const hash = createHash('sha256');
   for (const f of SOURCES) hash.update(path.basename(f)).update(readFileSync(f));
   const key = hash.update(version).update(FLAGS.join(' ')).update(cpuSignature()).digest('hex').slice(0, 16);
-  const dir = cacheDir();
-  const library = path.join(dir, `kernels-${key}.so`);
-  if (existsSync(library)) return { ok: true, library, compiler: version, cached: true };
+  const name = `kernels-${key}.so`;
+  const dirs = cacheDirs();
+  const found = dirs.map((d) => path.join(d, name)).find((f) => existsSync(f));
+  if (found) return { ok: true, library: found, compiler: version, cached: true };
+  const dir = writableDir(dirs);
+  if (!dir) return { ok: false, reason: `no writable cache folder for the native kernels (tried ${dirs.join(', ')}; set MMRUN_CACHE_DIR)` };
+  const library = path.join(dir, name);
   const tmp = `${library}.${process.pid}.tmp`;
   try {
-    mkdirSync(dir, { recursive: true });
     execFileSync(cc, [...FLAGS, ...SOURCES.filter((f) => f.endsWith('.c')), '-o', tmp, '-lm'], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
     renameSync(tmp, library); // atomic: concurrent workers never load a half-written file
   } catch (err) {

@@ -9,6 +9,10 @@ typedef float v16 __attribute__((vector_size(64)));
 typedef float v16u __attribute__((vector_size(64), aligned(4)));
 typedef int v16i __attribute__((vector_size(64)));
 
+/* A float in every lane. (Written as (v16){0} + x, GCC would emit a real addition of 0, since
+ * -0.0 + 0 is not -0.0, before the broadcast.) */
+static inline v16 splat(float x) { return (v16){x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x}; }
+
 #define KC MMRUN_KC
 #define MR MMRUN_MR
 
@@ -48,15 +52,28 @@ static inline v16 finish(v16 v, const v16u *cv, int load, int last, const mmrun_
   return v;
 }
 
-static inline void kernel_8x32(int kc, const float *pa, const float *pb, float *C, ptrdiff_t ldc, int mr, int nr, int load, int last, const mmrun_epilogue *epi, int j0) {
+/* The micro-kernels read a(i, k) for run r either from packed panels (packed: rows[r*2*MR] is the
+ * panel of rows 0..7, rows[r*2*MR + MR] that of rows 8..15, a(i, k) at [k*MR + i]) or through one
+ * pointer per row (a(i, k) at rows[r*2*MR + i][k - run.k]). `packed` is a compile-time constant in
+ * each instantiation below, so the packed kernels address one base pointer and the row kernels
+ * keep eight. */
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+ALWAYS_INLINE void kernel_8x32(int nruns, const mmrun_run *runs, const float *const *rows, int packed, const float *pb, float *C, ptrdiff_t ldc,
+                               int mr, int nr, int load, int last, const mmrun_epilogue *epi, int j0) {
   v16 c[MR][2];
   for (int i = 0; i < MR; i++) c[i][0] = c[i][1] = (v16){0};
-  for (int k = 0; k < kc; k++) {
-    v16 b0 = *(const v16 *)(pb + k * 32), b1 = *(const v16 *)(pb + k * 32 + 16);
-    for (int i = 0; i < MR; i++) {
-      v16 a = (v16){0} + pa[k * MR + i];
-      c[i][0] += a * b0;
-      c[i][1] += a * b1;
+  for (int r = 0; r < nruns; r++) {
+    const float *a[MR];
+    for (int i = 0; i < MR; i++) a[i] = packed ? rows[r * 2 * MR] + i : rows[r * 2 * MR + i];
+    const float *b = pb + runs[r].k * 32;
+    for (int j = 0; j < runs[r].len; j++, b += 32) {
+      v16 b0 = *(const v16 *)b, b1 = *(const v16 *)(b + 16);
+      for (int i = 0; i < MR; i++) {
+        v16 av = splat(packed ? rows[r * 2 * MR][j * MR + i] : a[i][j]);
+        c[i][0] += av * b0;
+        c[i][1] += av * b1;
+      }
     }
   }
   if (mr == MR && nr == 32) {
@@ -77,30 +94,63 @@ static inline void kernel_8x32(int kc, const float *pa, const float *pb, float *
   }
 }
 
-/* Two A micro-panels (rows 0..7 at pa, 8..15 at pa + kc*MR) against a 16-wide B panel. */
-static inline void kernel_16x16(int kc, const float *pa, const float *pb, float *C, ptrdiff_t ldc, int mr, int nr, int load, int last, const mmrun_epilogue *epi, int j0) {
+/* Packed panels: 16 rows (two panels) against a 16-wide B panel. */
+static void k16x16_packed(int nruns, const mmrun_run *runs, const float *const *rows, const float *pb, float *C, ptrdiff_t ldc, int mr, int nr,
+                          int load, int last, const mmrun_epilogue *epi, int j0) {
   v16 c[16];
   for (int i = 0; i < 16; i++) c[i] = (v16){0};
-  const float *pa1 = pa + kc * MR;
-  for (int k = 0; k < kc; k++) {
-    v16 b = *(const v16 *)(pb + k * 16);
-    for (int i = 0; i < MR; i++) {
-      c[i] += ((v16){0} + pa[k * MR + i]) * b;
-      c[i + 8] += ((v16){0} + pa1[k * MR + i]) * b;
+  for (int r = 0; r < nruns; r++) {
+    const float *pa0 = rows[r * 2 * MR], *pa1 = rows[r * 2 * MR + MR];
+    const float *b = pb + runs[r].k * 16;
+    for (int j = 0; j < runs[r].len; j++, b += 16) {
+      v16 bv = *(const v16 *)b;
+      for (int i = 0; i < MR; i++) {
+        c[i] += splat(pa0[j * MR + i]) * bv;
+        c[i + MR] += splat(pa1[j * MR + i]) * bv;
+      }
     }
   }
-  if (mr == 16 && nr == 16) {
-    const float *bias = epi && epi->bias ? epi->bias + j0 : NULL;
-    for (int i = 0; i < 16; i++) {
-      v16u *p = (v16u *)(C + i * ldc);
-      *p = finish(c[i], p, load, last, epi, bias);
-    }
-  } else {
-    float t[16][16] __attribute__((aligned(64)));
-    for (int i = 0; i < 16; i++) *(v16 *)t[i] = c[i];
-    store_tile(&t[0][0], 16, C, ldc, mr, nr, load, last, epi, j0);
-  }
+  float t[16][16] __attribute__((aligned(64)));
+  for (int i = 0; i < 16; i++) *(v16 *)t[i] = c[i];
+  store_tile(&t[0][0], 16, C, ldc, mr, nr, load, last, epi, j0);
 }
+
+/* Row pointers: 8 rows against a 16-wide B panel, even and odd k in separate accumulators (16
+ * independent FMA chains, eight row pointers: no register spills). */
+static void k8x16_rows(int nruns, const mmrun_run *runs, const float *const *rows, const float *pb, float *C, ptrdiff_t ldc, int mr, int nr,
+                       int load, int last, const mmrun_epilogue *epi, int j0) {
+  v16 c0[MR], c1[MR];
+  for (int i = 0; i < MR; i++) c0[i] = c1[i] = (v16){0};
+  for (int r = 0; r < nruns; r++) {
+    const float *a[MR];
+    for (int i = 0; i < MR; i++) a[i] = rows[r * 2 * MR + i];
+    const float *b = pb + runs[r].k * 16;
+    int len = runs[r].len, j = 0;
+    for (; j + 1 < len; j += 2) {
+      v16 b0 = *(const v16 *)(b + j * 16), b1 = *(const v16 *)(b + j * 16 + 16);
+      for (int i = 0; i < MR; i++) {
+        c0[i] += splat(a[i][j]) * b0;
+        c1[i] += splat(a[i][j + 1]) * b1;
+      }
+    }
+    if (j < len) {
+      v16 b0 = *(const v16 *)(b + j * 16);
+      for (int i = 0; i < MR; i++) c0[i] += splat(a[i][j]) * b0;
+    }
+  }
+  float t[MR][16] __attribute__((aligned(64)));
+  for (int i = 0; i < MR; i++) *(v16 *)t[i] = c0[i] + c1[i];
+  store_tile(&t[0][0], 16, C, ldc, mr, nr, load, last, epi, j0);
+}
+
+static void k8x32_packed(int nruns, const mmrun_run *runs, const float *const *rows, const float *pb, float *C, ptrdiff_t ldc, int mr, int nr, int load, int last, const mmrun_epilogue *epi, int j0) {
+  kernel_8x32(nruns, runs, rows, 1, pb, C, ldc, mr, nr, load, last, epi, j0);
+}
+static void k8x32_rows(int nruns, const mmrun_run *runs, const float *const *rows, const float *pb, float *C, ptrdiff_t ldc, int mr, int nr, int load, int last, const mmrun_epilogue *epi, int j0) {
+  kernel_8x32(nruns, runs, rows, 0, pb, C, ldc, mr, nr, load, last, epi, j0);
+}
+
+const float mmrun_zeros[MMRUN_KC];
 
 void mmrun_pack_strided(const void *ctx, int i0, int mr, int k0, int kc, float *dst) {
   const mmrun_strided *s = ctx;
@@ -116,7 +166,13 @@ void mmrun_pack_strided(const void *ctx, int i0, int mr, int k0, int kc, float *
   }
 }
 
-static void pack_b(const float *B, ptrdiff_t brs, ptrdiff_t bcs, int k0, int kc, int j0, int nr, int width, float *dst) {
+/* B as a plain strided matrix: b(k, j) = B[k*rs + j*cs]. */
+typedef struct { const float *B; ptrdiff_t rs, cs; } strided_b;
+
+static void pack_b_strided(const void *ctx, int k0, int kc, int j0, int nr, int width, float *dst) {
+  const strided_b *sb = ctx;
+  const float *B = sb->B;
+  ptrdiff_t brs = sb->rs, bcs = sb->cs;
   for (int k = 0; k < kc; k++) {
     const float *s = B + (ptrdiff_t)(k0 + k) * brs + (ptrdiff_t)j0 * bcs;
     float *d = dst + k * width;
@@ -131,8 +187,28 @@ static void pack_b(const float *B, ptrdiff_t brs, ptrdiff_t bcs, int k0, int kc,
   }
 }
 
-int mmrun_gemm_core(int M, int N, int K, mmrun_pack_a pack_a, const void *actx, const float *B, ptrdiff_t brs, ptrdiff_t bcs,
-                    float *C, ptrdiff_t ldc, int acc, const mmrun_epilogue *epi) {
+/* Where A comes from: packed by a callback, or read through row pointers. */
+typedef struct {
+  mmrun_pack_a pack;
+  mmrun_rows_a rows;
+  const void *ctx;
+} a_source;
+
+typedef struct {
+  mmrun_pack_b pack;
+  const void *ctx;
+} b_source;
+
+/* Row pointers straight into a row-major matrix (a(i,k) = A[i*rs + k], rs = row stride). */
+typedef struct { const float *A; ptrdiff_t rs; } direct_rows;
+static int rows_direct(const void *ctx, int i0, int mr, int k0, int kc, mmrun_run *runs, const float **rows) {
+  const direct_rows *d = ctx;
+  runs[0] = (mmrun_run){0, kc};
+  for (int i = 0; i < 2 * MR; i++) rows[i] = i < mr ? d->A + (ptrdiff_t)(i0 + i) * d->rs + k0 : mmrun_zeros;
+  return 1;
+}
+
+static int gemm_impl(int M, int N, int K, a_source src, b_source bsrc, float *C, ptrdiff_t ldc, int acc, const mmrun_epilogue *epi) {
   if (M <= 0 || N <= 0) return 0;
   if (K <= 0) {
     /* no products: C keeps (acc) or becomes 0, then the epilogue */
@@ -149,32 +225,81 @@ int mmrun_gemm_core(int M, int N, int K, mmrun_pack_a pack_a, const void *actx, 
   int p16 = rem > 0 && rem <= 16, p32 = rem > 16;
   int panels = full32 + p32;
   float *pb = grow(&bufB, &capB, (size_t)KC * (32 * panels + 16 * p16) + 16);
-  float *pa = grow(&bufA, &capA, (size_t)KC * MR * 2 + 16);
-  if (!pb || !pa) return -1;
+  float *pa = src.pack ? grow(&bufA, &capA, (size_t)KC * MR * 2 + 16) : NULL;
+  if (!pb || (src.pack && !pa)) return -1;
   float *pb16 = pb + (size_t)panels * KC * 32;
+  static mmrun_run runs[MMRUN_KC];
+  static const float *rows[MMRUN_KC * 2 * MR];
   for (int k0 = 0; k0 < K; k0 += KC) {
     int kc = K - k0 < KC ? K - k0 : KC;
     int load = acc || k0 > 0, last = k0 + kc >= K;
     for (int p = 0; p < panels; p++) {
       int j0 = p * 32;
-      pack_b(B, brs, bcs, k0, kc, j0, N - j0 < 32 ? N - j0 : 32, 32, pb + (size_t)p * KC * 32);
+      bsrc.pack(bsrc.ctx, k0, kc, j0, N - j0 < 32 ? N - j0 : 32, 32, pb + (size_t)p * KC * 32);
     }
-    if (p16) pack_b(B, brs, bcs, k0, kc, full32 * 32, rem, 16, pb16);
+    if (p16) bsrc.pack(bsrc.ctx, k0, kc, full32 * 32, rem, 16, pb16);
     for (int i0 = 0; i0 < M; i0 += 2 * MR) {
       int mr0 = M - i0 < MR ? M - i0 : MR;
       int mr1 = M - i0 - MR;
       mr1 = mr1 < 0 ? 0 : (mr1 > MR ? MR : mr1);
-      pack_a(actx, i0, mr0, k0, kc, pa);
-      if (mr1) pack_a(actx, i0 + MR, mr1, k0, kc, pa + (size_t)kc * MR);
-      else memset(pa + (size_t)kc * MR, 0, (size_t)kc * MR * 4);
+      int nruns;
+      if (src.pack) {
+        src.pack(src.ctx, i0, mr0, k0, kc, pa);
+        if (mr1) src.pack(src.ctx, i0 + MR, mr1, k0, kc, pa + (size_t)kc * MR);
+        else memset(pa + (size_t)kc * MR, 0, (size_t)kc * MR * 4);
+        nruns = 1;
+        runs[0] = (mmrun_run){0, kc};
+        rows[0] = pa;
+        rows[MR] = pa + (size_t)kc * MR;
+      } else {
+        nruns = src.rows(src.ctx, i0, mr0 + mr1, k0, kc, runs, rows);
+      }
       for (int p = 0; p < panels; p++) {
         int j0 = p * 32, nr = N - j0 < 32 ? N - j0 : 32;
         const float *panel = pb + (size_t)p * KC * 32;
-        kernel_8x32(kc, pa, panel, C + (ptrdiff_t)i0 * ldc + j0, ldc, mr0, nr, load, last, epi, j0);
-        if (mr1) kernel_8x32(kc, pa + (size_t)kc * MR, panel, C + (ptrdiff_t)(i0 + MR) * ldc + j0, ldc, mr1, nr, load, last, epi, j0);
+        float *c = C + (ptrdiff_t)i0 * ldc + j0;
+        if (src.pack) {
+          k8x32_packed(nruns, runs, rows, panel, c, ldc, mr0, nr, load, last, epi, j0);
+          if (mr1) k8x32_packed(nruns, runs, rows + MR, panel, c + MR * ldc, ldc, mr1, nr, load, last, epi, j0);
+        } else {
+          k8x32_rows(nruns, runs, rows, panel, c, ldc, mr0, nr, load, last, epi, j0);
+          if (mr1) k8x32_rows(nruns, runs, rows + MR, panel, c + MR * ldc, ldc, mr1, nr, load, last, epi, j0);
+        }
       }
-      if (p16) kernel_16x16(kc, pa, pb16, C + (ptrdiff_t)i0 * ldc + full32 * 32, ldc, mr0 + mr1, rem, load, last, epi, full32 * 32);
+      if (p16) {
+        float *c = C + (ptrdiff_t)i0 * ldc + full32 * 32;
+        if (src.pack) {
+          k16x16_packed(nruns, runs, rows, pb16, c, ldc, mr0 + mr1, rem, load, last, epi, full32 * 32);
+        } else {
+          k8x16_rows(nruns, runs, rows, pb16, c, ldc, mr0, rem, load, last, epi, full32 * 32);
+          if (mr1) k8x16_rows(nruns, runs, rows + MR, pb16, c + MR * ldc, ldc, mr1, rem, load, last, epi, full32 * 32);
+        }
+      }
     }
   }
   return 0;
+}
+
+int mmrun_gemm_core(int M, int N, int K, mmrun_pack_a pack_a, const void *actx, const float *B, ptrdiff_t brs, ptrdiff_t bcs,
+                    float *C, ptrdiff_t ldc, int acc, const mmrun_epilogue *epi) {
+  strided_b b = {B, brs, bcs};
+  return mmrun_gemm_packed_b(M, N, K, pack_a, actx, pack_b_strided, &b, C, ldc, acc, epi);
+}
+
+int mmrun_gemm_packed_b(int M, int N, int K, mmrun_pack_a pack_a, const void *actx, mmrun_pack_b pack_b, const void *bctx, float *C,
+                        ptrdiff_t ldc, int acc, const mmrun_epilogue *epi) {
+  b_source b = {pack_b, bctx};
+  if (pack_a == mmrun_pack_strided && ((const mmrun_strided *)actx)->cs == 1) {
+    /* a row-major A needs no packing: the kernels read its rows in place */
+    const mmrun_strided *s = actx;
+    direct_rows d = {s->A, s->rs};
+    return gemm_impl(M, N, K, (a_source){NULL, rows_direct, &d}, b, C, ldc, acc, epi);
+  }
+  return gemm_impl(M, N, K, (a_source){pack_a, NULL, actx}, b, C, ldc, acc, epi);
+}
+
+int mmrun_gemm_rows(int M, int N, int K, mmrun_rows_a rows_a, const void *actx, const float *B, ptrdiff_t brs, ptrdiff_t bcs,
+                    float *C, ptrdiff_t ldc, int acc, const mmrun_epilogue *epi) {
+  strided_b b = {B, brs, bcs};
+  return gemm_impl(M, N, K, (a_source){NULL, rows_a, actx}, (b_source){pack_b_strided, &b}, C, ldc, acc, epi);
 }

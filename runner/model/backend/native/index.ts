@@ -11,6 +11,9 @@ export interface NativeKernels {
   conv2d(heap: Uint8Array, ...args: number[]): number;
   conv2dBackpropFilter(heap: Uint8Array, ...args: number[]): number;
   conv2dBackpropInput(heap: Uint8Array, ...args: number[]): number;
+  reluBiasGrad(heap: Uint8Array, dy: number, y: number, rows: number, cols: number, dz: number, dbias: number): void;
+  attentionForward(heap: Uint8Array, qkv: number, keyBias: number, B: number, L: number, H: number, D: number, scale: number, out: number, probs: number): number;
+  attentionBackward(heap: Uint8Array, dout: number, qkv: number, probs: number, B: number, L: number, H: number, D: number, scale: number, dqkv: number): number;
 }
 
 export type NativeLoad = { ok: true; kernels: NativeKernels; detail: string } | { ok: false; reason: string };
@@ -23,8 +26,13 @@ const SIGNATURES: Record<keyof NativeKernels, string> = {
     'int mmrun_conv2d(uint8_t *heap, uint32_t x, int B, int H, int W, int C, uint32_t f, int KH, int KW, int CO, int sh, int sw, int pt, int pl, int dh, int dw, int OH, int OW, uint32_t out, uint32_t bias, int relu)',
   conv2dBackpropFilter:
     'int mmrun_conv2d_backprop_filter(uint8_t *heap, uint32_t x, int B, int H, int W, int C, uint32_t dy, int KH, int KW, int CO, int sh, int sw, int pt, int pl, int dh, int dw, int OH, int OW, uint32_t dw_out)',
+  reluBiasGrad: 'void mmrun_relu_bias_grad(uint8_t *heap, uint32_t dy, uint32_t y, int rows, int cols, uint32_t dz, uint32_t dbias)',
   conv2dBackpropInput:
     'int mmrun_conv2d_backprop_input(uint8_t *heap, uint32_t dy, int B, int OH, int OW, int CO, uint32_t f, int KH, int KW, int C, int pt, int pl, int H, int W, uint32_t dx)',
+  attentionForward:
+    'int mmrun_attention_forward(uint8_t *heap, uint32_t qkv, uint32_t keyBias, int B, int L, int H, int D, float scale, uint32_t out, uint32_t probs)',
+  attentionBackward:
+    'int mmrun_attention_backward(uint8_t *heap, uint32_t dout, uint32_t qkv, uint32_t probs, int B, int L, int H, int D, float scale, uint32_t dqkv)',
 };
 
 let loaded: NativeLoad | undefined;

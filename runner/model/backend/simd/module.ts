@@ -80,6 +80,12 @@ export interface NativeOps {
   conv2dBackpropFilter(x: number, info: tf.backend_util.Conv2DInfo, dy: number, out: number): void;
   /** Input gradient of a stride-1, undilated convolution: native/conv.c `mmrun_conv2d_backprop_input`. */
   conv2dBackpropInput(dy: number, info: tf.backend_util.Conv2DInfo, filter: number, out: number): void;
+  /** Backward of relu(z + bias) in one pass: native/elementwise.c `mmrun_relu_bias_grad`. */
+  reluBiasGrad(dy: number, y: number, rows: number, cols: number, dz: number, dbias: number): void;
+  /** Multi-head self-attention on qkv [B*L, 3W] → out [B*L, W] and probs [B, H, L, L]: native/attention.c `mmrun_attention_forward`; keyBias [B, L] or 0. */
+  attentionForward(qkv: number, keyBias: number, B: number, L: number, H: number, D: number, scale: number, out: number, probs: number): void;
+  /** Its gradient w.r.t. qkv (dqkv [B*L, 3W], fully written): native/attention.c `mmrun_attention_backward`. */
+  attentionBackward(dout: number, qkv: number, probs: number, B: number, L: number, H: number, D: number, scale: number, dqkv: number): void;
 }
 
 function check(name: string, status: number): void {
@@ -108,8 +114,17 @@ export function nativeOf(backend: tf.KernelBackend): NativeOps | undefined {
     conv2dBackpropFilter(x, i, dy, out) {
       check('conv2dBackpropFilter', k.conv2dBackpropFilter(b.wasm.HEAPU8, x, i.batchSize, i.inHeight, i.inWidth, i.inChannels, dy, i.filterHeight, i.filterWidth, i.outChannels, ...geometry(i), out));
     },
+    reluBiasGrad(dy, y, rows, cols, dz, dbias) {
+      k.reluBiasGrad(b.wasm.HEAPU8, dy, y, rows, cols, dz, dbias);
+    },
     conv2dBackpropInput(dy, i, filter, out) {
       check('conv2dBackpropInput', k.conv2dBackpropInput(b.wasm.HEAPU8, dy, i.batchSize, i.outHeight, i.outWidth, i.outChannels, filter, i.filterHeight, i.filterWidth, i.inChannels, i.padInfo.top, i.padInfo.left, i.inHeight, i.inWidth, out));
+    },
+    attentionForward(qkv, keyBias, B, L, H, D, scale, out, probs) {
+      check('attentionForward', k.attentionForward(b.wasm.HEAPU8, qkv, keyBias, B, L, H, D, scale, out, probs));
+    },
+    attentionBackward(dout, qkv, probs, B, L, H, D, scale, dqkv) {
+      check('attentionBackward', k.attentionBackward(b.wasm.HEAPU8, dout, qkv, probs, B, L, H, D, scale, dqkv));
     },
   };
   nativeOps.set(b, ops);
