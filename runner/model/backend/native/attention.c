@@ -6,8 +6,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include "gemm.h"
+#include "heap.h"
 
-#define F32(off) ((float *)(heap + (off)))
 
 /* Where head h of sequence b starts in qkv (q; k at +W, v at +2W), with the row stride 3W. */
 typedef struct {

@@ -1,6 +1,7 @@
-// Compiles the C sources here (kernels.c and what it uses) into a shared library with the machine's own C compiler, once per
-// (source, compiler, CPU): the result is cached, keyed by all three, because -march=native code
-// from one CPU may not run on another (nodes of a cluster sharing a home directory).
+// Compiles the C sources next to this file (*.c, *.h) into one shared library with the machine's
+// own C compiler, once per (sources, compiler, CPU): the result is cached, keyed by all three,
+// because -march=native code from one CPU may not run on another (nodes of a cluster sharing a
+// home directory).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';

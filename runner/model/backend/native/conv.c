@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "gemm.h"
+#include "heap.h"
 
-#define F32(off) ((float *)(heap + (off)))
 
 typedef struct {
   const float *x;

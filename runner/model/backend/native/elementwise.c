@@ -1,12 +1,12 @@
-/* Element-wise passes that fuse what tfjs would run as several kernels. Tensor arguments are byte
- * offsets into the wasm heap (see kernels.c). */
+/* Element-wise passes that fuse what tfjs would run as several kernels (see heap.h for the calling
+ * convention). */
 #include <stdint.h>
+#include "heap.h"
 
 typedef float v16 __attribute__((vector_size(64)));
 typedef float v16u __attribute__((vector_size(64), aligned(4)));
 typedef int v16i __attribute__((vector_size(64)));
 
-#define F32(off) ((float *)(heap + (off)))
 #define MAX_VEC_COLS 1024
 
 /* Backward of y = relu(z + bias) over rows x cols: dz = dy where y > 0 (else 0) and

@@ -4,9 +4,8 @@
 import { createRequire } from 'node:module';
 import { buildNativeLibrary } from './build.ts';
 
-/** Native versions of some SimdKernels functions: the same arguments, plus the heap first. */
+/** The C entry points (native/*.c) as koffi binds them: the wasm heap first, then byte offsets and sizes (heap.h). */
 export interface NativeKernels {
-  gemm(heap: Uint8Array, M: number, N: number, K: number, A: number, ars: number, acs: number, B: number, ldb: number, C: number, ldc: number, acc: number): number;
   matmul(heap: Uint8Array, batch: number, M: number, N: number, K: number, A: number, ars: number, acs: number, sa: number, B: number, brs: number, bcs: number, sb: number, C: number, bias: number, relu: number): number;
   conv2d(heap: Uint8Array, ...args: number[]): number;
   conv2dBackpropFilter(heap: Uint8Array, ...args: number[]): number;
@@ -19,7 +18,6 @@ export interface NativeKernels {
 export type NativeLoad = { ok: true; kernels: NativeKernels; detail: string } | { ok: false; reason: string };
 
 const SIGNATURES: Record<keyof NativeKernels, string> = {
-  gemm: 'int mmrun_gemm(uint8_t *heap, int M, int N, int K, uint32_t A, int ars, int acs, uint32_t B, int ldb, uint32_t C, int ldc, int acc)',
   matmul:
     'int mmrun_matmul(uint8_t *heap, int batch, int M, int N, int K, uint32_t A, int ars, int acs, int sa, uint32_t B, int brs, int bcs, int sb, uint32_t C, uint32_t bias, int relu)',
   conv2d:

@@ -2,7 +2,7 @@
 // write tensors where the backend keeps them (no copies). One instance per backend.
 import type * as tf from '@tensorflow/tfjs-core';
 import v8 from 'node:v8';
-import { loadNativeKernels, type NativeKernels } from '../native/index.ts';
+import { loadNativeKernels } from '../native/index.ts';
 import { KERNELS_FMA_WASM_BASE64, KERNELS_WASM_BASE64 } from './kernels.generated.ts';
 
 /** (a, aRowBytes, aVec, b, bRowBytes, bVec, out, M, N): see wat.ts `binary`. */
@@ -72,7 +72,7 @@ export function nativeActive(): boolean {
 
 /** Native kernels without a WebAssembly twin, bound to a backend's heap (offsets in bytes, strides in elements). */
 export interface NativeOps {
-  /** C_b = op(A_b)·op(B_b) (+ bias, ReLU): see native/kernels.c `mmrun_matmul`; bias 0 = none. */
+  /** C_b = op(A_b)·op(B_b) (+ bias, ReLU): see native/matmul.c `mmrun_matmul`; bias 0 = none. */
   matmul(batch: number, M: number, N: number, K: number, A: number, ars: number, acs: number, sa: number, B: number, brs: number, bcs: number, sb: number, C: number, bias: number, relu: boolean): void;
   /** Forward convolution (NHWC, any stride/dilation/padding) (+ bias, ReLU): native/conv.c `mmrun_conv2d`. */
   conv2d(x: number, info: tf.backend_util.Conv2DInfo, filter: number, out: number, bias: number, relu: boolean): void;
@@ -131,16 +131,6 @@ export function nativeOf(backend: tf.KernelBackend): NativeOps | undefined {
   return ops;
 }
 
-/** The WebAssembly kernels with the native ones swapped in where they exist. */
-function withNative(b: WasmBackendLike, wasm: SimdKernels, native: NativeKernels): SimdKernels {
-  return {
-    ...wasm,
-    gemm(M, N, K, A, ars, acs, B, ldb, C, ldc, acc) {
-      if (native.gemm(b.wasm.HEAPU8, M, N, K, A, ars, acs, B, ldb, C, ldc, acc) !== 0) throw new Error('native gemm: out of memory for packing buffers');
-    },
-  };
-}
-
 export function attachSimd(backend: tf.KernelBackend): SimdKernels {
   const b = backend as WasmBackendLike;
   let k = instances.get(b);
@@ -148,8 +138,6 @@ export function attachSimd(backend: tf.KernelBackend): SimdKernels {
     compiled ??= compile();
     const inst = new WebAssembly.Instance(compiled, { env: { memory: b.wasm.asm.memory } });
     k = inst.exports as unknown as SimdKernels;
-    const native = loadNativeKernels();
-    if (native.ok) k = withNative(b, k, native.kernels);
     instances.set(b, k);
   }
   return k;
