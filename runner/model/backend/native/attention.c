@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include "gemm.h"
 #include "heap.h"
-
+#include "vec.h"
 
 /* Where head h of sequence b starts in qkv (q; k at +W, v at +2W), with the row stride 3W. */
 typedef struct {
@@ -20,10 +20,6 @@ static head_view head_of(float *qkv, int b, int h, int L, int H, int D) {
   float *base = qkv + (ptrdiff_t)b * L * 3 * W + (ptrdiff_t)h * D;
   return (head_view){base, base + W, base + 2 * W, 3 * W};
 }
-
-typedef float v16 __attribute__((vector_size(64)));
-typedef float v16u __attribute__((vector_size(64), aligned(4))); /* for loads and stores at any float */
-typedef int v16i __attribute__((vector_size(64)));
 
 /* exp(x) for x <= 0, 16 lanes: x = n*ln2 + r with |r| <= ln2/2, exp(r) by its Taylor series to r^7
  * (truncation < 1e-8 relative), times 2^n put into the exponent bits. Below -87 (where exp leaves

@@ -2,10 +2,7 @@
  * convention). */
 #include <stdint.h>
 #include "heap.h"
-
-typedef float v16 __attribute__((vector_size(64)));
-typedef float v16u __attribute__((vector_size(64), aligned(4)));
-typedef int v16i __attribute__((vector_size(64)));
+#include "vec.h"
 
 #define MAX_VEC_COLS 1024
 

@@ -4,14 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "gemm.h"
-
-typedef float v16 __attribute__((vector_size(64)));
-typedef float v16u __attribute__((vector_size(64), aligned(4)));
-typedef int v16i __attribute__((vector_size(64)));
-
-/* A float in every lane. (Written as (v16){0} + x, GCC would emit a real addition of 0, since
- * -0.0 + 0 is not -0.0, before the broadcast.) */
-static inline v16 splat(float x) { return (v16){x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x}; }
+#include "vec.h"
 
 #define KC MMRUN_KC
 #define MR MMRUN_MR
