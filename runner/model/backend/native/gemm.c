@@ -1,6 +1,8 @@
-/* mmrun's native GEMM (see gemm.h). Blocked over K (KC deep), B packed into 32- or 16-wide
- * zero-padded panels, A into MMRUN_MR-row micro-panels; an 8x32 and a 16x16 register tile written
- * with GCC vector extensions, which -march=native turns into AVX-512 (or AVX2, NEON) FMAs. */
+/* mmrun's native GEMM (see gemm.h). Blocked over K (KC deep); B packed into 32- or 16-wide
+ * zero-padded panels; A packed into MMRUN_MR-row micro-panels, or read in place through row
+ * pointers (row-major matrices, convolution inputs). Register tiles 8x32 and 16x16 (packed A) and
+ * 8x16 (row pointers), in GCC vector extensions (vec.h). Not reentrant: the packing buffers and row
+ * tables are static, as a training process runs one kernel at a time. */
 #include <stdlib.h>
 #include <string.h>
 #include "gemm.h"
