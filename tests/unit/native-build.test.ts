@@ -4,6 +4,7 @@
 import { chmodSync, existsSync, readdirSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildNativeLibrary, SOURCES } from '../../runner/model/backend/native/build.ts';
+import { loadNativeKernels, selfCheck, type NativeKernels } from '../../runner/model/backend/native/index.ts';
 import { tempFiles } from '../helpers/tmp.ts';
 
 const saved = { cc: process.env.MMRUN_CC, cache: process.env.MMRUN_CACHE_DIR };
@@ -55,5 +56,27 @@ describe('buildNativeLibrary', () => {
     expect(SOURCES.some((f) => f.endsWith('matmul.c'))).toBe(true);
     expect(r.reason).toContain('error: no space for the moon');
     expect(readdirSync(`${dir}/cache/native`)).toEqual([]);
+  });
+});
+
+describe('selfCheck', () => {
+  it('passes the real library', () => {
+    const native = loadNativeKernels();
+    expect(native.ok, native.ok ? '' : native.reason).toBe(true);
+    if (native.ok) expect(selfCheck(native.kernels)).toBeUndefined();
+  });
+
+  it('refuses a library whose product is off (the run then keeps the WebAssembly kernels)', () => {
+    const native = loadNativeKernels();
+    if (!native.ok) throw new Error(native.reason);
+    const skewed: Pick<NativeKernels, 'matmul'> = {
+      matmul: (heap, ...args) => {
+        const status = native.kernels.matmul(heap, ...args);
+        new Float32Array(heap.buffer)[(args[12] >> 2) + 40] += 0.01; // one wrong element of C
+        return status;
+      },
+    };
+    expect(selfCheck(skewed)).toMatch(/^the native kernels failed their self-check \(max error 1\.00e-2 on a 19×300·300×37 product\)$/);
+    expect(selfCheck({ matmul: () => -1 })).toBe('the self-check product returned an error');
   });
 });

@@ -39,7 +39,31 @@ export function nativeKernelsDisabled(): boolean {
   return process.env.MMRUN_NATIVE_KERNELS === '0';
 }
 
-/** Builds (or finds in the cache) and loads the native kernels; never throws. */
+/**
+ * A product with odd sizes (every tile edge, a transposed operand, a bias) computed natively on a
+ * scratch heap and in plain JavaScript: a miscompiled or mismatched library is refused before any
+ * run uses it. Returns why it failed, or undefined.
+ */
+export function selfCheck(kernels: Pick<NativeKernels, 'matmul'>): string | undefined {
+  const [M, N, K] = [19, 37, 300];
+  const heap = new Uint8Array(4 * (16 + M * K + K * N + M * N + N));
+  const f = new Float32Array(heap.buffer);
+  const [A, B, C, bias] = [16, 16 + M * K, 16 + M * K + K * N, 16 + M * K + K * N + M * N];
+  for (let i = 0; i < M * K + K * N + N; i++) f[A + i] = Math.sin(i * 0.37);
+  // A read transposed (stored K×M), B row-major, then bias and ReLU
+  if (kernels.matmul(heap, 1, M, N, K, A * 4, 1, M, 0, B * 4, N, 1, 0, C * 4, bias * 4, 1) !== 0) return 'the self-check product returned an error';
+  let worst = 0;
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let sum = f[bias + j];
+      for (let k = 0; k < K; k++) sum += f[A + k * M + i] * f[B + k * N + j];
+      worst = Math.max(worst, Math.abs(Math.max(0, sum) - f[C + i * N + j]));
+    }
+  }
+  return worst <= 1e-3 ? undefined : `the native kernels failed their self-check (max error ${worst.toExponential(2)} on a ${M}×${K}·${K}×${N} product)`;
+}
+
+/** Builds (or finds in the cache), loads and checks the native kernels; never throws. */
 export function loadNativeKernels(): NativeLoad {
   if (loaded) return loaded;
   if (nativeKernelsDisabled()) return (loaded = { ok: false, reason: 'MMRUN_NATIVE_KERNELS=0' });
@@ -49,6 +73,8 @@ export function loadNativeKernels(): NativeLoad {
     const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
     const lib = koffi.load(built.library);
     const kernels = Object.fromEntries(Object.entries(SIGNATURES).map(([name, sig]) => [name, lib.func(sig)])) as unknown as NativeKernels;
+    const failed = selfCheck(kernels);
+    if (failed) return (loaded = { ok: false, reason: `${failed}; library ${built.library}` });
     return (loaded = { ok: true, kernels, detail: `native kernels (${built.compiler}, -march=native)` });
   } catch (err) {
     return (loaded = { ok: false, reason: `loading the native kernels failed: ${err instanceof Error ? err.message : String(err)}` });
