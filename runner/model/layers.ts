@@ -1,5 +1,6 @@
 // Small building blocks shared by the branches. Each is a plain function over tensors.
 import * as tf from '@tensorflow/tfjs-core';
+import { nativeDense, nativeDenseAvailable } from './backend/ops/dense.ts';
 import { fusedLayerNorm, fusedLayerNormAvailable } from './backend/ops/layer-norm.ts';
 import type { ParamStore, Part } from './params.ts';
 
@@ -25,6 +26,7 @@ export function createDense(ps: ParamStore, part: Part, name: string, inDim: num
 
 /** x·w + b (+ ReLU) as one fused kernel. x: [N, in]. */
 export function dense(x: tf.Tensor2D, d: Dense, relu = false): tf.Tensor2D {
+  if (nativeDenseAvailable()) return nativeDense(x, d.w as tf.Tensor2D, d.b as tf.Tensor1D, relu);
   return tf.fused.matMul({ a: x, b: d.w as tf.Tensor2D, bias: d.b, activation: relu ? 'relu' : 'linear' }) as tf.Tensor2D;
 }
 

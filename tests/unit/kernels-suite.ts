@@ -405,6 +405,38 @@ export function kernelSuite(mode: 'native' | 'wasm'): void {
     }
   });
 
+  describe('MmrunDense (native only)', () => {
+    for (const relu of [true, false]) {
+      it(`value and gradients match tf.fused.matMul on the cpu backend (${relu ? 'relu' : 'linear'})`, async () => {
+        const { nativeDense, nativeDenseAvailable } = await import('../../runner/model/backend/ops/dense.ts');
+        await tf.setBackend('wasm');
+        expect(nativeDenseAvailable()).toBe(mode === 'native');
+        if (mode !== 'native') return;
+        for (const [n, i, o] of [[37, 300, 80], [64, 64, 10], [1, 5, 16]]) {
+          const x = random([n, i], 31);
+          const w = random([i, o], 32);
+          const b = random([o], 33);
+          const weights = random([n, o], 34);
+          const run = (f: (xx: tf.Tensor2D, ww: tf.Tensor2D, bb: tf.Tensor1D) => tf.Tensor) =>
+            tf.tidy(() => {
+              const loss = (xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(f(xx as tf.Tensor2D, ww as tf.Tensor2D, bb as tf.Tensor1D), tensor(weights)));
+              const { value, grads } = tf.valueAndGrads(loss)([tensor(x), tensor(w), tensor(b)]);
+              return [value, ...grads].map((t) => Float32Array.from(t.dataSync()));
+            });
+          await tf.setBackend('cpu');
+          const expected = run((xx, ww, bb) => tf.fused.matMul({ a: xx, b: ww, bias: bb, activation: relu ? 'relu' : 'linear' }));
+          await tf.setBackend('wasm');
+          const actual = run((xx, ww, bb) => nativeDense(xx, ww, bb, relu));
+          for (let k = 0; k < expected.length; k++) {
+            let diff = 0;
+            for (let j = 0; j < expected[k].length; j++) diff = Math.max(diff, Math.abs(expected[k][j] - actual[k][j]) / Math.max(1, Math.abs(expected[k][j])));
+            expect(diff, `${n}x${i}x${o} output ${k}`).toBeLessThan(TOL);
+          }
+        }
+      });
+    }
+  });
+
   describe('GatherV2 errors', () => {
     it('an index out of range throws', async () => {
       await tf.setBackend('wasm');

@@ -7,6 +7,7 @@ import { MmrunError } from '../../errors.ts';
 import { registerGradients } from '../gradients.ts';
 import { registerTrainingKernels } from './kernels/index.ts';
 import { registerConvBiasReluGradient } from './kernels/conv-bias-relu.ts';
+import { registerDenseGradient } from './kernels/dense.ts';
 import { registerReluGradient } from './kernels/relu-grad.ts';
 import { loadNativeKernels } from './native/index.ts';
 import { attachSimd, simdVariant } from './simd/module.ts';
@@ -34,6 +35,7 @@ export async function startWasm(threads: number): Promise<string> {
   await registerGradients();
   registerReluGradient();
   registerConvBiasReluGradient();
+  registerDenseGradient();
   let ok = false;
   try {
     ok = await tf.setBackend('wasm');

@@ -20,6 +20,7 @@ import { fusedMatMul } from './fused-mat-mul.ts';
 import { RELU_GRAD, reluGrad } from './relu-grad.ts';
 import { RELU_BIAS_GRAD, reluBiasGrad } from './relu-bias-grad.ts';
 import { CONV_BIAS_RELU, convBiasRelu } from './conv-bias-relu.ts';
+import { DENSE, dense } from './dense.ts';
 import { unsortedSegmentSum } from './unsorted-segment-sum.ts';
 
 export const TRAINING_KERNELS = {
@@ -49,6 +50,7 @@ export const TRAINING_KERNELS = {
   [RELU_GRAD]: reluGrad,
   [RELU_BIAS_GRAD]: reluBiasGrad,
   [CONV_BIAS_RELU]: convBiasRelu,
+  [DENSE]: dense,
 };
 
 /** Registers every kernel above on the wasm backend (idempotent; call before or after it starts). */
