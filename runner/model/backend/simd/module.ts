@@ -70,7 +70,7 @@ export function nativeActive(): boolean {
   return n.ok;
 }
 
-/** Native kernels without a WebAssembly twin, bound to a backend's heap (offsets in bytes, strides in elements). */
+/** The native kernels bound to a backend's heap (tensor offsets in bytes, strides in elements). */
 export interface NativeOps {
   /** C_b = op(A_b)·op(B_b) (+ bias, ReLU): see native/matmul.c `mmrun_matmul`; bias 0 = none. */
   matmul(batch: number, M: number, N: number, K: number, A: number, ars: number, acs: number, sa: number, B: number, brs: number, bcs: number, sb: number, C: number, bias: number, relu: boolean): void;
