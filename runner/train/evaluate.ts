@@ -1,8 +1,8 @@
 // Evaluation of a trained network on held-out pairs: classification (both modalities, per class,
 // confusion), and the shared-space measures (modality gap, retrieval, cross-modal transfer).
-import * as tf from '@tensorflow/tfjs-core';
 import type { Evaluation } from '../config/types.gen.ts';
 import type { LossWeights, Network } from '../model/network.ts';
+import { readAllTidy } from '../model/read.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
 import { imageTensor, tokenTensor, type SplitLike } from './data.ts';
 import { linearTransferAccuracy, modalityGap, normalizeRows, pca2, retrievalRecall } from './shared-space.ts';
@@ -47,11 +47,11 @@ export async function embedSplit(net: Network, split: SplitLike, shape: readonly
     const end = Math.min(n, start + EVAL_BATCH);
     const batchIdx = idx.subarray(start, end);
     const local = Int32Array.from({ length: end - start }, (_, j) => start + j);
-    const [zi, zt, li, lt] = tf.tidy(() => {
+    const [zi, zt, li, lt] = readAllTidy(() => {
       const zImage = net.embedImages(imageTensor(split.images, shape, batchIdx), inference);
       const zText = net.embedTexts(tokenTensor(tokens, tokenizer.maxLen, local), inference);
-      return [zImage, zText, net.imageLogits(zImage), net.textLogits(zText)].map((t) => t.dataSync() as Float32Array);
-    });
+      return [zImage, zText, net.imageLogits(zImage), net.textLogits(zText)];
+    }) as Float32Array[];
     await new Promise((r) => setImmediate(r)); // let heartbeats and signal handlers run
     out.image.set(zi, start * dim);
     out.text.set(zt, start * dim);

@@ -1,6 +1,8 @@
 // Measures of the shared image/text space, on plain arrays of embeddings (row-major n×dim).
 // Pure JS except the linear probe, which trains with tfjs.
 import * as tf from '@tensorflow/tfjs-core';
+import { readTidy } from '../model/read.ts';
+import { createOptimizer } from './optimizer.ts';
 
 export function normalizeRows(x: Float32Array, dim: number): Float32Array {
   const out = new Float32Array(x.length);
@@ -45,10 +47,10 @@ export function retrievalRecall(image: Float32Array, text: Float32Array, dim: nu
   let queries = 0;
   for (let p = 0; p < pools; p++) {
     const start = p * size;
-    const sim = tf.tidy(() => {
+    const sim = readTidy(() => {
       const a = tf.tensor2d(im.subarray(start * dim, (start + size) * dim), [size, dim]);
       const b = tf.tensor2d(tx.subarray(start * dim, (start + size) * dim), [size, dim]);
-      return tf.matMul(a, b, false, true).dataSync() as Float32Array;
+      return tf.matMul(a, b, false, true);
     });
     for (let i = 0; i < size; i++) {
       const own = sim[i * size + i];
@@ -90,14 +92,14 @@ export function linearTransferAccuracy(
   if (n === 0 || m === 0) return 0;
   const w = tf.variable(tf.zeros([dim, numClasses]), true);
   const b = tf.variable(tf.zeros([numClasses]), true);
-  const optimizer = tf.train.adam(0.05);
+  const optimizer = createOptimizer('adam', 0.05);
   const x = tf.tensor2d(normalizeRows(fit.x, dim), [n, dim]);
   const y = tf.oneHot(tf.tensor1d(fit.labels, 'int32'), numClasses);
   try {
     for (let s = 0; s < steps; s++) {
       optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, tf.add(tf.matMul(x, w), b)) as tf.Scalar, false, [w, b]);
     }
-    const pred = tf.tidy(() => tf.argMax(tf.add(tf.matMul(tf.tensor2d(normalizeRows(score.x, dim), [m, dim]), w), b), 1).dataSync());
+    const pred = readTidy(() => tf.argMax(tf.add(tf.matMul(tf.tensor2d(normalizeRows(score.x, dim), [m, dim]), w), b), 1));
     let correct = 0;
     for (let i = 0; i < m; i++) if (pred[i] === score.labels[i]) correct++;
     return correct / m;

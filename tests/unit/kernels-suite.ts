@@ -458,6 +458,31 @@ export function kernelSuite(mode: 'native' | 'wasm'): void {
     });
   });
 
+  describe('Exp', () => {
+    it('matches the cpu backend over the whole float range, relative to the value', async () => {
+      const special = [0, -0, 1, -1, 0.5, -0.5, 10, -10, 50, -50, 80, -80, 87, -87, 87.5, -87.5, 88.7, 88.8, 100, -100, -103, -103.9, -104, -110, -1e9, 1e9, Infinity, -Infinity];
+      const r = random([1003], 41); // not a multiple of 16
+      const values = Float32Array.from([...special, ...Array.from(r.values, (v) => v * 90)]);
+      await tf.setBackend('cpu');
+      const expected = tf.tidy(() => tf.exp(tf.tensor1d(values)).dataSync());
+      await tf.setBackend('wasm');
+      const actual = tf.tidy(() => tf.exp(tf.tensor1d(values)).dataSync());
+      for (let i = 0; i < values.length; i++) {
+        const [e, a] = [expected[i], actual[i]];
+        if (!Number.isFinite(e) || e === 0) expect(a, `exp(${values[i]})`).toBe(e);
+        // subnormals: one unit of the last place, or 1e-5 relative (the argument is shifted by 24 ln 2 first)
+        else if (e < 1.1754944e-38) expect(Math.abs(a - e), `subnormal exp(${values[i]}) = ${e}, got ${a}`).toBeLessThanOrEqual(Math.max(2 ** -149, 1e-5 * e));
+        else expect(Math.abs(a - e) / e, `exp(${values[i]}) = ${e}, got ${a}`).toBeLessThan(3e-7);
+      }
+    });
+    it('keeps NaN', async () => {
+      await tf.setBackend('wasm');
+      const out = tf.tidy(() => tf.exp(tf.tensor1d([NaN, 1, NaN])).dataSync());
+      expect(Number.isNaN(out[0]) && Number.isNaN(out[2])).toBe(true);
+      expect(out[1]).toBeCloseTo(Math.E, 5);
+    });
+  });
+
   describe('ReLU gradient (MmrunReluGrad)', () => {
     it('matches dy·step(x) on cpu, including zeros and NaN inputs', async () => {
       const x = random([3, 7, 5], 100);

@@ -21,6 +21,7 @@ import { RELU_GRAD, reluGrad } from './relu-grad.ts';
 import { RELU_BIAS_GRAD, reluBiasGrad } from './relu-bias-grad.ts';
 import { CONV_BIAS_RELU, convBiasRelu } from './conv-bias-relu.ts';
 import { DENSE, dense } from './dense.ts';
+import { exp } from './exp.ts';
 import { unsortedSegmentSum } from './unsorted-segment-sum.ts';
 
 export const TRAINING_KERNELS = {
@@ -38,6 +39,7 @@ export const TRAINING_KERNELS = {
   Sum: sum,
   Cast: cast,
   Identity: identity,
+  Exp: exp,
   Add: add,
   Sub: sub,
   Multiply: multiply,

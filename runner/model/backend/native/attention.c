@@ -21,30 +21,6 @@ static head_view head_of(float *qkv, int b, int h, int L, int H, int D) {
   return (head_view){base, base + W, base + 2 * W, 3 * W};
 }
 
-/* exp(x) for x <= 0, 16 lanes: x = n*ln2 + r with |r| <= ln2/2, exp(r) by its Taylor series to r^7
- * (truncation < 1e-8 relative), times 2^n put into the exponent bits. Below -87 (where exp leaves
- * the normal floats) it gives 0, which also keeps the libm slow path for underflow (-1e9 scores
- * of masked keys) out of the loop. NaN stays NaN. */
-static inline v16 exp_nonpositive(v16 x) {
-  const v16 round = (v16){0} + 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
-  const v16 lo = (v16){0} - 87.0f;
-  v16i dead = x < lo, nan = x != x;
-  x = (v16)(((v16i)x & ~dead) | ((v16i)lo & dead));
-  v16 t = x * 1.44269504f + round;
-  v16 n = t - round;
-  v16 r = x - n * 0.693145752f - n * 1.42860677e-06f; /* ln 2 in two parts: n * hi is exact */
-  v16 p = (v16){0} + 1.0f / 5040;
-  p = p * r + 1.0f / 720;
-  p = p * r + 1.0f / 120;
-  p = p * r + 1.0f / 24;
-  p = p * r + 1.0f / 6;
-  p = p * r + 0.5f;
-  p = p * r + 1.0f;
-  p = p * r + 1.0f;
-  v16i bits = ((v16i)p + (((v16i)t - (v16i)round) << 23)) & ~dead;
-  return (v16)((bits & ~nan) | ((v16i)x & nan));
-}
-
 static inline v16 vmax(v16 a, v16 b) {
   v16i gt = a > b;
   return (v16)(((v16i)a & gt) | ((v16i)b & ~gt));
@@ -72,7 +48,7 @@ static void softmax_row(float *row, int n, float scale, const float *bias, float
   for (; j < n16; j++) tmp[j] = -INFINITY;
   v16 sum = (v16){0};
   for (j = 0; j < n16; j += 16) {
-    v16 e = exp_nonpositive(*(v16 *)(tmp + j) - m);
+    v16 e = exp16(*(v16 *)(tmp + j) - m);
     *(v16 *)(tmp + j) = e;
     sum += e;
   }

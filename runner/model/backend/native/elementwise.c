@@ -39,3 +39,17 @@ void mmrun_relu_bias_grad(uint8_t *heap, uint32_t dy, uint32_t y, int rows, int 
     }
   }
 }
+
+/* out[i] = exp(x[i]) for n floats (tfjs's wasm Exp is a scalar loop: ~6 ns per value). */
+void mmrun_exp(uint8_t *heap, uint32_t x, int n, uint32_t out) {
+  const float *restrict in = F32(x);
+  float *restrict o = F32(out);
+  int i = 0;
+  for (; i + 16 <= n; i += 16) *(v16u *)(o + i) = exp16(*(const v16u *)(in + i));
+  if (i < n) {
+    float tail[16] = {0};
+    for (int j = 0; i + j < n; j++) tail[j] = in[i + j];
+    v16 r = exp16(*(const v16u *)tail);
+    for (int j = 0; i + j < n; j++) o[i + j] = r[j];
+  }
+}

@@ -11,6 +11,7 @@ export interface NativeKernels {
   conv2dBackpropFilter(heap: Uint8Array, ...args: number[]): number;
   conv2dBackpropInput(heap: Uint8Array, ...args: number[]): number;
   reluBiasGrad(heap: Uint8Array, dy: number, y: number, rows: number, cols: number, dz: number, dbias: number): void;
+  exp(heap: Uint8Array, x: number, n: number, out: number): void;
   attentionForward(heap: Uint8Array, qkv: number, keyBias: number, B: number, L: number, H: number, D: number, scale: number, out: number, probs: number): number;
   attentionBackward(heap: Uint8Array, dout: number, qkv: number, probs: number, B: number, L: number, H: number, D: number, scale: number, dqkv: number): number;
 }
@@ -24,6 +25,7 @@ const SIGNATURES: Record<keyof NativeKernels, string> = {
     'int mmrun_conv2d(uint8_t *heap, uint32_t x, int B, int H, int W, int C, uint32_t f, int KH, int KW, int CO, int sh, int sw, int pt, int pl, int dh, int dw, int OH, int OW, uint32_t out, uint32_t bias, int relu)',
   conv2dBackpropFilter:
     'int mmrun_conv2d_backprop_filter(uint8_t *heap, uint32_t x, int B, int H, int W, int C, uint32_t dy, int KH, int KW, int CO, int sh, int sw, int pt, int pl, int dh, int dw, int OH, int OW, uint32_t dw_out)',
+  exp: 'void mmrun_exp(uint8_t *heap, uint32_t x, int n, uint32_t out)',
   reluBiasGrad: 'void mmrun_relu_bias_grad(uint8_t *heap, uint32_t dy, uint32_t y, int rows, int cols, uint32_t dz, uint32_t dbias)',
   conv2dBackpropInput:
     'int mmrun_conv2d_backprop_input(uint8_t *heap, uint32_t dy, int B, int OH, int OW, int CO, uint32_t f, int KH, int KW, int C, int pt, int pl, int H, int W, uint32_t dx)',

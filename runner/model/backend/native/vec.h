@@ -11,4 +11,31 @@ typedef int v16i __attribute__((vector_size(64)));
  * -0.0 + 0 is not -0.0, before the broadcast.) */
 static inline v16 splat(float x) { return (v16){x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x}; }
 
+/* exp over 16 lanes: x = n*ln2 + r with |r| <= ln2/2, exp(r) by its Taylor series to r^7
+ * (truncation < 1e-8 relative), then 2^n added into the exponent bits. Results below the smallest
+ * normal float (x < -87.34) are computed 2^24 larger and scaled down, so they round to the same
+ * subnormals as a float conversion of exp; above 88.72 it gives +inf; NaN stays NaN. */
+static inline v16 exp16(v16 x) {
+  const v16 round = splat(12582912.0f); /* 1.5 * 2^23: adding it rounds to an integer */
+  v16i nan = x != x, over = x > splat(88.7228f), zero = x < splat(-104.0f);
+  v16i sub = (x < splat(-87.3365f)) & ~zero;
+  v16i special = over | zero | nan;
+  v16 c = (v16)((v16i)x & ~special) + (v16)((v16i)splat(16.6355324f) & sub); /* + 24 ln 2 */
+  v16 t = c * 1.44269504f + round;
+  v16 n = t - round;
+  v16 r = c - n * 0.693145752f - n * 1.42860677e-06f; /* ln 2 in two parts: n * hi is exact */
+  v16 p = splat(1.0f / 5040);
+  p = p * r + 1.0f / 720;
+  p = p * r + 1.0f / 120;
+  p = p * r + 1.0f / 24;
+  p = p * r + 1.0f / 6;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  v16 y = (v16)((v16i)p + (((v16i)t - (v16i)round) << 23));
+  y = y * (v16)(((v16i)splat(5.96046448e-8f) & sub) | ((v16i)splat(1.0f) & ~sub)); /* 2^-24 */
+  v16i bits = ((v16i)y & ~special) | ((v16i)splat(__builtin_inff()) & over) | ((v16i)x & nan);
+  return (v16)bits;
+}
+
 #endif

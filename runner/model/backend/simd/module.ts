@@ -80,6 +80,8 @@ export interface NativeOps {
   conv2dBackpropFilter(x: number, info: tf.backend_util.Conv2DInfo, dy: number, out: number): void;
   /** Input gradient of a stride-1, undilated convolution: native/conv.c `mmrun_conv2d_backprop_input`. */
   conv2dBackpropInput(dy: number, info: tf.backend_util.Conv2DInfo, filter: number, out: number): void;
+  /** out = exp(x) over n floats, vectorised: native/elementwise.c `mmrun_exp`. */
+  exp(x: number, n: number, out: number): void;
   /** Backward of relu(z + bias) in one pass: native/elementwise.c `mmrun_relu_bias_grad`. */
   reluBiasGrad(dy: number, y: number, rows: number, cols: number, dz: number, dbias: number): void;
   /** Multi-head self-attention on qkv [B*L, 3W] → out [B*L, W] and probs [B, H, L, L]: native/attention.c `mmrun_attention_forward`; keyBias [B, L] or 0. */
@@ -113,6 +115,9 @@ export function nativeOf(backend: tf.KernelBackend): NativeOps | undefined {
     },
     conv2dBackpropFilter(x, i, dy, out) {
       check('conv2dBackpropFilter', k.conv2dBackpropFilter(b.wasm.HEAPU8, x, i.batchSize, i.inHeight, i.inWidth, i.inChannels, dy, i.filterHeight, i.filterWidth, i.outChannels, ...geometry(i), out));
+    },
+    exp(x, n, out) {
+      k.exp(b.wasm.HEAPU8, x, n, out);
     },
     reluBiasGrad(dy, y, rows, cols, dz, dbias) {
       k.reluBiasGrad(b.wasm.HEAPU8, dy, y, rows, cols, dz, dbias);
