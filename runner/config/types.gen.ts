@@ -451,7 +451,7 @@ export interface Launcher {
    */
   fail_fast: boolean;
   /**
-   * A run still going after this is killed and marked failed. Null: no limit.
+   * A run still going after this is killed and marked failed (cause: timeout), by the local launcher or, on Slurm, by a watchdog beside the worker in its task. Null: no limit.
    */
   timeout_minutes: number | null;
   /**
@@ -956,7 +956,7 @@ export interface LauncherInput {
    */
   fail_fast?: boolean;
   /**
-   * A run still going after this is killed and marked failed. Null: no limit.
+   * A run still going after this is killed and marked failed (cause: timeout), by the local launcher or, on Slurm, by a watchdog beside the worker in its task. Null: no limit.
    */
   timeout_minutes?: number | null;
   /**

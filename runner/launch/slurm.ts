@@ -113,13 +113,30 @@ function writeSlurmState(file: string, state: SlurmState): void {
   renameSync(tmp, file); // atomic: readers see the old or the new list of jobs
 }
 
+/** Written in a run directory by the batch script's watchdog when the run went past launcher.timeout_minutes. */
+export const TIMED_OUT_MARKER = 'slurm-timed-out';
+
 export interface ScriptOptions {
   sweepId: string;
   tasksFile: string;
   count: number;
-  launcher: Pick<Launcher, 'jobs' | 'slurm'>;
+  launcher: Pick<Launcher, 'jobs' | 'slurm'> & Partial<Pick<Launcher, 'timeout_minutes'>>;
   workerCommand: string[];
   outputDir: string;
+}
+
+/**
+ * launcher.timeout_minutes on Slurm: a watchdog beside the worker marks the run directory, sends
+ * SIGTERM, then SIGKILL after MMRUN_KILL_GRACE_S (default 10 s); the launcher reads the mark and
+ * records the run as failed by timeout (the task's own --time limit is a requeue, not a failure).
+ */
+function watchdog(minutes: number | null | undefined): string[] {
+  if (!minutes) return [];
+  const seconds = Math.max(1, Math.round(minutes * 60));
+  return [
+    `( sleep ${seconds}; echo "=== mmrun: past launcher.timeout_minutes (${minutes}) at $(date -u +%Y-%m-%dT%H:%M:%SZ): stopping the worker ===" >> "$RUN_DIR/log.txt"; touch "$RUN_DIR/${TIMED_OUT_MARKER}"; kill -TERM "$pid" 2>/dev/null; sleep "\${MMRUN_KILL_GRACE_S:-10}"; kill -KILL "$pid" 2>/dev/null ) &`,
+    'watchdog=$!',
+  ];
 }
 
 /** The batch script of one array job. Pure. */
@@ -160,10 +177,13 @@ export function slurmScript(o: ScriptOptions): string {
     'requeue=0',
     'trap \'requeue=1; kill -TERM "$pid" 2>/dev/null\' USR1',
     'trap \'kill -TERM "$pid" 2>/dev/null\' TERM',
+    `rm -f "$RUN_DIR/${TIMED_OUT_MARKER}"`,
     `${worker} "$RUN_DIR" >> "$RUN_DIR/log.txt" 2>&1 &`,
     'pid=$!',
+    ...watchdog(o.launcher.timeout_minutes),
     'wait "$pid"; code=$?',
     'while kill -0 "$pid" 2>/dev/null; do wait "$pid"; code=$?; done',
+    ...(o.launcher.timeout_minutes ? ['kill "$watchdog" 2>/dev/null', `if [ -f "$RUN_DIR/${TIMED_OUT_MARKER}" ]; then exit 124; fi`] : []),
     'if [ "$requeue" = 1 ] && [ "$code" != 0 ]; then',
     '  echo "=== requeueing slurm task ${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID} at $(date -u +%Y-%m-%dT%H:%M:%SZ) ===" >> "$RUN_DIR/log.txt"',
     '  scontrol requeue "${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"',
@@ -437,7 +457,9 @@ async function reconcile(o: SlurmSweepOptions, state: SlurmState): Promise<strin
       failed.push(spec.id);
       continue;
     }
-    if (status.state !== 'queued' && status.state !== 'running') continue;
+    // The watchdog stopped it (the worker may have recorded that as 'killed'): a timeout failure.
+    const timedOut = existsSync(join(store.dir, TIMED_OUT_MARKER));
+    if (status.state === 'finished' || (!timedOut && status.state !== 'queued' && status.state !== 'running')) continue;
     const key = status.launcher?.slurmJobId;
     const [jobId, task] = (key ?? '').split('_');
     const t = tasks.find((x) => x.jobId === jobId && String(x.taskId) === task);
@@ -446,7 +468,9 @@ async function reconcile(o: SlurmSweepOptions, state: SlurmState): Promise<strin
     const slurmState = (t?.state ?? d?.state ?? 'UNKNOWN').replace(/\+$/, '');
     let error: NonNullable<RunStatus['error']>;
     let end: 'failed' | 'killed' = 'failed';
-    if (slurmState === 'OUT_OF_MEMORY') error = { message: `Slurm task ${key} ran out of memory (launcher.slurm.mem)`, exitCode: d?.exitCode ?? null, signal: 'SIGKILL', cause: 'oom' };
+    if (timedOut)
+      error = { message: `killed by the launcher: the run went past launcher.timeout_minutes (Slurm task ${key})`, exitCode: d?.exitCode ?? null, signal: null, cause: 'timeout' };
+    else if (slurmState === 'OUT_OF_MEMORY') error = { message: `Slurm task ${key} ran out of memory (launcher.slurm.mem)`, exitCode: d?.exitCode ?? null, signal: 'SIGKILL', cause: 'oom' };
     else if (slurmState === 'TIMEOUT' || slurmState === 'DEADLINE')
       error = { message: `Slurm task ${key} hit its time limit (launcher.slurm.time); \`mmrun run\` again resumes it from its checkpoint`, exitCode: d?.exitCode ?? null, signal: null, cause: 'timeout' };
     else if (slurmState === 'CANCELLED' || slurmState === 'PREEMPTED') {

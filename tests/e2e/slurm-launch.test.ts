@@ -146,6 +146,21 @@ describe.skipIf(missing !== undefined && allowSkip)('slurm launcher (real single
     }
   });
 
+  it('launcher.timeout_minutes: a hung task is stopped by its watchdog and recorded as a timeout; the others finish', { timeout: 120_000 }, () => {
+    const s = fixtureSweep(yaml('{ type: slurm, jobs: 2, timeout_minutes: 0.05 }', '[0, 1]'), { ...env(), FIXTURE_BEHAVIOURS: '{"0":"hang"}', MMRUN_KILL_GRACE_S: '1' });
+    const t0 = Date.now();
+    const r = s.mmrun(['run', 'sweep.yaml']);
+    expect(r.status).toBe(1);
+    expect(Date.now() - t0).toBeLessThan(60_000);
+    const [hung, ok] = s.runIds;
+    expect(s.status(hung)).toMatchObject({ state: 'failed', error: { cause: 'timeout' } });
+    expect(s.status(hung)?.error?.message).toMatch(/went past launcher\.timeout_minutes \(Slurm task \d+_0\)/);
+    expect(readFileSync(join(s.runDir(hung), 'log.txt'), 'utf8')).toMatch(/=== mmrun: past launcher\.timeout_minutes \(0\.05\)/);
+    expect(s.status(ok)?.state).toBe('finished');
+    const pid = s.status(hung)?.pid as number;
+    expect(() => process.kill(pid, 0)).toThrow();
+  });
+
   it('sbatch missing: a clear error before anything is submitted or written', { timeout: 60_000 }, () => {
     const s = fixtureSweep(yaml('{ type: slurm }', '[0]'), { ...env() });
     const r = s.mmrun(['run', 'sweep.yaml'], { PATH: '/nonexistent' });

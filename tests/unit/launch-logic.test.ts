@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { classifyExit } from '../../runner/launch/exit-cause.ts';
 import { dispositionOf, type LivenessProbe } from '../../runner/launch/liveness.ts';
 import { concurrencyOf, slotEnv } from '../../runner/launch/slots.ts';
-import { isActive, parseScontrolJobs, parseSqueue, slurmScript } from '../../runner/launch/slurm.ts';
+import { isActive, parseScontrolJobs, parseSqueue, slurmScript, TIMED_OUT_MARKER } from '../../runner/launch/slurm.ts';
 import { headerLine, runLine } from '../../runner/launch/display.ts';
 import type { RunStatus } from '../../runner/track/run-store.ts';
 
@@ -102,6 +102,16 @@ describe('slurm', () => {
     expect(s).toContain('#SBATCH --signal=B:USR1@120\n');
     expect(spawnSync('bash', ['-n'], { input: s }).status).toBe(0);
     expect(slurmScript({ sweepId: 'x', tasksFile: '/t', count: 2, launcher: { ...launcher, jobs: 'auto' as never }, workerCommand: ['w'], outputDir: '/o' })).toContain('#SBATCH --array=0-1\n');
+  });
+  it('timeout_minutes adds a watchdog that marks the run, stops the worker and exits 124; none without it', () => {
+    const with30s = slurmScript({ sweepId: 'x', tasksFile: '/t', count: 1, launcher: { ...launcher, timeout_minutes: 0.5 }, workerCommand: ['w'], outputDir: '/o' });
+    expect(with30s).toContain('( sleep 30; echo "=== mmrun: past launcher.timeout_minutes (0.5)');
+    expect(with30s).toContain(`touch "$RUN_DIR/${TIMED_OUT_MARKER}"; kill -TERM "$pid" 2>/dev/null; sleep "\${MMRUN_KILL_GRACE_S:-10}"; kill -KILL "$pid"`);
+    expect(with30s).toContain(`if [ -f "$RUN_DIR/${TIMED_OUT_MARKER}" ]; then exit 124; fi`);
+    expect(with30s.indexOf(`rm -f "$RUN_DIR/${TIMED_OUT_MARKER}"`)).toBeLessThan(with30s.indexOf('w "$RUN_DIR"'));
+    expect(spawnSync('bash', ['-n'], { input: with30s }).status).toBe(0);
+    const without = slurmScript({ sweepId: 'x', tasksFile: '/t', count: 1, launcher: { ...launcher, timeout_minutes: null }, workerCommand: ['w'], outputDir: '/o' });
+    expect(without).not.toContain('watchdog');
   });
   it('parses squeue and scontrol output', () => {
     expect(parseSqueue('12|0|COMPLETED|None\n12|1|RUNNING|None\n12|2|PENDING|JobArrayTaskLimit\n\n')).toEqual([
