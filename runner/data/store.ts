@@ -57,6 +57,11 @@ export function textStats(texts: string[]): TextStats {
   return { count: texts.length, meanWords: Math.round((sum / texts.length) * 10) / 10, minWords: min, maxWords: max, vocabulary: vocab.size, distinct: new Set(texts).size };
 }
 
+/** The texts of one split of a built dataset, without loading its images. */
+export function readTexts(dir: string, split: 'train' | 'val' | 'test'): string[] {
+  return readJsonl<{ text: string }>(need(dir, `${split}.texts.jsonl`)).map((r) => r.text);
+}
+
 export function readManifest(dir: string): DatasetManifest {
   const file = join(dir, 'manifest.json');
   if (!existsSync(file)) {

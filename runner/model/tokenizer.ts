@@ -28,6 +28,31 @@ export function splitWords(text: string): string[] {
   return text.toLowerCase().match(/[\p{L}\p{N}]+|[^\s\p{L}\p{N}]/gu) ?? [];
 }
 
+/** How much of a corpus a text branch of `maxLen` tokens reads, counting one token per word (the word tokenizer's count; subword pieces only add to it). Pure. */
+export interface TruncationReport {
+  /** Share of the texts longer than the branch reads. */
+  cut: number;
+  medianWords: number;
+  longestWords: number;
+  /** Room for words: maxLen, less the [CLS] token when pooling uses one. */
+  capacity: number;
+  /** The smallest multiple of 16 that reads 95% of the texts whole. */
+  suggestedMaxLen: number;
+}
+
+export function truncationReport(texts: readonly string[], maxLen: number, addCls: boolean): TruncationReport {
+  const lengths = texts.map((t) => splitWords(t).length).sort((a, b) => a - b);
+  const capacity = maxLen - (addCls ? 1 : 0);
+  const at = (q: number) => (lengths.length ? lengths[Math.min(lengths.length - 1, Math.floor(q * lengths.length))] : 0);
+  return {
+    cut: lengths.length ? lengths.filter((n) => n > capacity).length / lengths.length : 0,
+    medianWords: at(0.5),
+    longestWords: lengths.at(-1) ?? 0,
+    capacity,
+    suggestedMaxLen: Math.max(16, Math.ceil((at(0.95) + (addCls ? 1 : 0)) / 16) * 16),
+  };
+}
+
 function countWords(texts: Iterable<string>): Map<string, number> {
   const counts = new Map<string, number>();
   for (const t of texts) for (const w of splitWords(t)) counts.set(w, (counts.get(w) ?? 0) + 1);
