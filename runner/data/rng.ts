@@ -1,17 +1,11 @@
 /** Small deterministic random numbers: the same seed always gives the same data and texts. */
+import { mulberry32 } from '../random.ts';
 
 export type Rng = () => number; // uniform in [0, 1)
 
-/** mulberry32: fast, 32-bit state, good enough for shuffles and phrasing choices. */
+/** mulberry32 (runner/random.ts): fast, 32-bit state, good enough for shuffles and phrasing choices. */
 export function createRng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(seed);
 }
 
 /** FNV-1a over bytes, then mixed with `salt`: a seed derived from content. */

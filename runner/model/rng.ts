@@ -1,5 +1,7 @@
-// Seeded pseudo-random numbers (mulberry32). Our own generator rather than Math.random so that
-// initialisation and shuffles are reproducible by seed and their state fits in a checkpoint.
+// Seeded pseudo-random numbers (mulberry32, runner/random.ts). Our own generator rather than
+// Math.random so that initialisation and shuffles are reproducible by seed and their state fits in
+// a checkpoint.
+import { nextState, valueOf } from '../random.ts';
 
 export class Rng {
   private state: number;
@@ -26,11 +28,8 @@ export class Rng {
 
   /** Uniform in [0, 1). */
   next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.state = nextState(this.state);
+    return valueOf(this.state);
   }
 
   /** Integer in [0, n). */

@@ -4,6 +4,8 @@
  * Intervals are undefined (not a fake interval) when they cannot be estimated, e.g. n < 2.
  */
 
+import { mulberry32 } from '../random.ts';
+
 export type Interval = [lo: number, hi: number];
 
 export function mean(xs: readonly number[]): number {
@@ -176,16 +178,9 @@ export function pairedTTest(a: readonly number[], b: readonly number[], level = 
   return { n, meanDiff: s.mean, stdDiff: s.std, t, df, p, ci: s.ci };
 }
 
-/** mulberry32: a small, fast, seedable 32-bit PRNG; returns floats in [0, 1). */
+/** A seeded generator of floats in [0, 1) (mulberry32, runner/random.ts). */
 export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let z = state;
-    z = Math.imul(z ^ (z >>> 15), z | 1);
-    z ^= z + Math.imul(z ^ (z >>> 7), z | 61);
-    return ((z ^ (z >>> 14)) >>> 0) / 4294967296;
-  };
+  return mulberry32(seed);
 }
 
 /** Linear-interpolation quantile of sorted values (the "type 7" definition of R and NumPy). */
