@@ -8,7 +8,6 @@
 #include "gemm.h"
 #include "heap.h"
 
-
 typedef struct {
   const float *x;
   int H, W, C, KH, KW, sh, sw, pt, pl, dh, dw, OH, OW;
