@@ -26,7 +26,11 @@ const w = createWorkload(values.model as ModelName);
 // Warm-up includes V8 compiling tfjs's JavaScript and the wasm tier-up: timed apart.
 let t0 = performance.now();
 let c0 = process.cpuUsage();
-for (let i = 0; i < warmup; i++) w.trainStep().dataSync();
+for (let i = 0; i < warmup; i++) {
+  const loss = w.trainStep();
+  loss.dataSync();
+  loss.dispose();
+}
 const warmupS = (performance.now() - t0) / 1000;
 const warmupCpu = process.cpuUsage(c0);
 const warmupCpuS = (warmupCpu.user + warmupCpu.system) / 1e6;
