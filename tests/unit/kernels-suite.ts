@@ -458,6 +458,21 @@ export function kernelSuite(mode: 'native' | 'wasm'): void {
     });
   });
 
+  describe('Transpose', () => {
+    for (const [label, shape, perm] of [
+      ['identity permutation (shares the buffer)', [5, 7], [0, 1]],
+      ['identity permutation, rank 3', [2, 3, 4], [0, 1, 2]],
+      ['a real permutation (built-in)', [2, 3, 4], [0, 2, 1]],
+    ] as [string, number[], number[]][]) {
+      it(label, async () => {
+        const x = random(shape, 51);
+        const { maxDiff, wasm } = await compareBackends(() => tf.add(tf.transpose(tensor(x), perm), 1));
+        expect(maxDiff).toBe(0);
+        expect(wasm.shapes[0]).toEqual(perm.map((p) => shape[p]));
+      });
+    }
+  });
+
   describe('Exp', () => {
     it('matches the cpu backend over the whole float range, relative to the value', async () => {
       const special = [0, -0, 1, -1, 0.5, -0.5, 10, -10, 50, -50, 80, -80, 87, -87, 87.5, -87.5, 88.7, 88.8, 100, -100, -103, -103.9, -104, -110, -1e9, 1e9, Infinity, -Infinity];

@@ -22,6 +22,7 @@ import { RELU_BIAS_GRAD, reluBiasGrad } from './relu-bias-grad.ts';
 import { CONV_BIAS_RELU, convBiasRelu } from './conv-bias-relu.ts';
 import { DENSE, dense } from './dense.ts';
 import { exp } from './exp.ts';
+import { transpose } from './transpose.ts';
 import { unsortedSegmentSum } from './unsorted-segment-sum.ts';
 
 export const TRAINING_KERNELS = {
@@ -40,6 +41,7 @@ export const TRAINING_KERNELS = {
   Cast: cast,
   Identity: identity,
   Exp: exp,
+  Transpose: transpose,
   Add: add,
   Sub: sub,
   Multiply: multiply,
