@@ -23,39 +23,24 @@ await registerGradients();
 const backend = await initBackend(values.backend as BackendChoice, { threads: Number(values.threads) });
 const w = createWorkload(values.model as ModelName);
 
-// Warm-up includes V8 compiling tfjs's JavaScript and the wasm tier-up: timed apart.
-let t0 = performance.now();
-let c0 = process.cpuUsage();
-for (let i = 0; i < warmup; i++) {
-  const loss = w.trainStep();
-  loss.dataSync();
-  loss.dispose();
+/** Runs `n` times `step` (which returns a tensor to read back, as the training loop reads the loss); wall and CPU seconds. */
+function timed(n: number, step: () => { dataSync(): unknown; dispose(): void }): { wallS: number; cpuS: number } {
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  for (let i = 0; i < n; i++) {
+    const out = step();
+    out.dataSync();
+    out.dispose();
+  }
+  const cpu = process.cpuUsage(c0);
+  return { wallS: (performance.now() - t0) / 1000, cpuS: (cpu.user + cpu.system) / 1e6 };
 }
-const warmupS = (performance.now() - t0) / 1000;
-const warmupCpu = process.cpuUsage(c0);
-const warmupCpuS = (warmupCpu.user + warmupCpu.system) / 1e6;
-t0 = performance.now();
-c0 = process.cpuUsage();
-for (let i = 0; i < steps; i++) {
-  const loss = w.trainStep();
-  loss.dataSync(); // as the training loop does: read the loss every step
-  loss.dispose();
-}
-const trainS = (performance.now() - t0) / 1000;
-const trainCpu = process.cpuUsage(c0);
-const trainCpuS = (trainCpu.user + trainCpu.system) / 1e6;
 
-for (let i = 0; i < 3; i++) w.forward().dispose();
-t0 = performance.now();
-c0 = process.cpuUsage();
-for (let i = 0; i < steps; i++) {
-  const out = w.forward();
-  out.dataSync();
-  out.dispose();
-}
-const forwardS = (performance.now() - t0) / 1000;
-const fwdCpu = process.cpuUsage(c0);
-const forwardCpuS = (fwdCpu.user + fwdCpu.system) / 1e6;
+// Warm-up includes V8 compiling tfjs's JavaScript and the wasm tier-up: timed apart.
+const { wallS: warmupS, cpuS: warmupCpuS } = timed(warmup, () => w.trainStep());
+const { wallS: trainS, cpuS: trainCpuS } = timed(steps, () => w.trainStep());
+timed(3, () => w.forward());
+const { wallS: forwardS, cpuS: forwardCpuS } = timed(steps, () => w.forward());
 
 console.log(
   JSON.stringify({

@@ -3,14 +3,10 @@
 // available, else im2col into scratch memory and the SIMD GEMM.
 import * as tf from '@tensorflow/tfjs-core';
 import { nativeOf, ptr, simdOf, withScratch, type WasmBackendLike } from '../simd/module.ts';
+import type { ConvAttrs } from './conv-attrs.ts';
 import type { KernelFn } from './registry.ts';
 
-interface Attrs {
-  strides: number | [number, number];
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dilations: number | [number, number];
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+interface Attrs extends ConvAttrs {
   filterShape: [number, number, number, number];
 }
 

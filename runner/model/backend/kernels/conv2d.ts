@@ -3,14 +3,10 @@
 // for NCHW, other activations or bias shapes, the built-in (XNNPACK) runs.
 import * as tf from '@tensorflow/tfjs-core';
 import { nativeOf, ptr, type WasmBackendLike } from '../simd/module.ts';
+import type { ConvAttrs } from './conv-attrs.ts';
 import { callBuiltin, type KernelFn } from './registry.ts';
 
-interface Attrs {
-  strides: number | [number, number];
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat: 'NHWC' | 'NCHW';
-  dilations: number | [number, number];
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+interface Attrs extends ConvAttrs {
   activation?: string;
 }
 
