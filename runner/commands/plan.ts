@@ -14,7 +14,7 @@ export function formatPlan(plan: Plan): string {
   const rows = plan.runs.map((r) => [r.id, ...gridPaths.map((p) => JSON.stringify(r.coords[p])), r.ablation, String(r.seed)]);
   const f = plan.factors;
   const factors = [...Object.entries(f.grid).map(([k, n]) => `${n} ${k}`), `${f.ablations + 1} ablation${f.ablations ? 's (baseline included)' : ' (baseline)'}`, `${f.seeds} seed${f.seeds === 1 ? '' : 's'}`];
-  return `${table([header, ...rows])}\n\n${plan.experiment} (sweep ${plan.sweepId}): ${planSize(f)} runs = ${factors.join(' × ')}`;
+  return `${table([header, ...rows])}\n\n${plan.experiment} (sweep ${plan.sweepId}): ${planSize(f)} run${planSize(f) === 1 ? '' : 's'} = ${factors.join(' × ')}`;
 }
 
 export const command: Command = {
