@@ -2,10 +2,10 @@
 // native kernels; otherwise the caller keeps its composite (tfjs ops, any backend).
 import * as tf from '@tensorflow/tfjs-core';
 import { ATTENTION, ATTENTION_GRAD, type AttentionAttrs } from '../kernels/attention.ts';
-import { nativeActive } from '../simd/module.ts';
+import { nativeKernelReady } from './available.ts';
 
 export function fusedAttentionAvailable(): boolean {
-  return tf.getBackend() === 'wasm' && tf.getKernel(ATTENTION, 'wasm') !== undefined && nativeActive();
+  return nativeKernelReady(ATTENTION);
 }
 
 /**

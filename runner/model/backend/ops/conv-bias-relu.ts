@@ -2,10 +2,10 @@
 // native kernels run; callers use tf.fused.conv2d elsewhere.
 import * as tf from '@tensorflow/tfjs-core';
 import { CONV_BIAS_RELU } from '../kernels/conv-bias-relu.ts';
-import { nativeActive } from '../simd/module.ts';
+import { nativeKernelReady } from './available.ts';
 
 export function convBiasReluAvailable(): boolean {
-  return tf.getBackend() === 'wasm' && tf.getKernel(CONV_BIAS_RELU, 'wasm') !== undefined && nativeActive();
+  return nativeKernelReady(CONV_BIAS_RELU);
 }
 
 /** relu(conv2d(x, filter, strides, pad) + bias) for NHWC x, filter [KH, KW, CI, CO], bias [CO]. */

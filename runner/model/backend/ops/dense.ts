@@ -2,10 +2,10 @@
 // use tf.fused.matMul elsewhere.
 import * as tf from '@tensorflow/tfjs-core';
 import { DENSE } from '../kernels/dense.ts';
-import { nativeActive } from '../simd/module.ts';
+import { nativeKernelReady } from './available.ts';
 
 export function nativeDenseAvailable(): boolean {
-  return tf.getBackend() === 'wasm' && tf.getKernel(DENSE, 'wasm') !== undefined && nativeActive();
+  return nativeKernelReady(DENSE);
 }
 
 /** x [N, in] · w [in, out] + bias [out], then ReLU if asked. */

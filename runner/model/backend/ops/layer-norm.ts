@@ -2,9 +2,10 @@
 // backend (or a width that is not a multiple of 4) gets the composite the caller passes.
 import * as tf from '@tensorflow/tfjs-core';
 import { LAYER_NORM, LAYER_NORM_GRAD } from '../kernels/layer-norm.ts';
+import { wasmKernelReady } from './available.ts';
 
 export function fusedLayerNormAvailable(width: number): boolean {
-  return width % 4 === 0 && tf.getBackend() === 'wasm' && tf.getKernel(LAYER_NORM, 'wasm') !== undefined;
+  return width % 4 === 0 && wasmKernelReady(LAYER_NORM);
 }
 
 /** Layer norm over the last axis of x (biased variance), gamma and beta of shape [width]. */
