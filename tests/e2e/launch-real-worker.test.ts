@@ -4,10 +4,9 @@
  * once (its log says "run <id> finished" once), nothing left running.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, waitFor } from '../helpers/launch-sweep.ts';
+import { ROOT, sweepRuns, waitFor } from '../helpers/launch-sweep.ts';
 import { writeShrunkQuickstart } from '../helpers/shrunk-quickstart.ts';
 import { tempFiles } from '../helpers/tmp.ts';
 
@@ -19,8 +18,7 @@ describe('launcher + real worker', () => {
     const cli = join(ROOT, 'bin/mmrun.js');
     const plan = JSON.parse(spawnSync(process.execPath, [cli, 'plan', file, '--json'], { cwd: t.dir, env, encoding: 'utf8' }).stdout) as { runs: { id: string }[] };
     const ids = plan.runs.map((r) => r.id);
-    const runDir = (id: string) => join(t.dir, 'artifacts/runs', id);
-    const state = (id: string) => (existsSync(join(runDir(id), 'status.json')) ? JSON.parse(readFileSync(join(runDir(id), 'status.json'), 'utf8')).state : undefined);
+    const { state, expectEachFinishedOnce } = sweepRuns(t.dir);
 
     const first = spawn(process.execPath, [cli, 'run', file], { cwd: t.dir, env, stdio: 'ignore' });
     const exited = new Promise((r) => first.on('close', r));
@@ -33,11 +31,7 @@ describe('launcher + real worker', () => {
     const rerun = spawnSync(process.execPath, [cli, 'run', file], { cwd: t.dir, env, encoding: 'utf8', timeout: 800_000 });
     expect(rerun.stdout + rerun.stderr).not.toMatch(/internal error/);
     expect(rerun.status).toBe(0);
-    for (const id of ids) {
-      expect(state(id)).toBe('finished');
-      const log = readFileSync(join(runDir(id), 'log.txt'), 'utf8');
-      expect(log.match(new RegExp(`run ${id} finished`, 'g')) ?? []).toHaveLength(1);
-    }
+    expectEachFinishedOnce(ids);
     const again = spawnSync(process.execPath, [cli, 'run', file], { cwd: t.dir, env, encoding: 'utf8' });
     expect(again.stdout).toMatch(new RegExp(`nothing to do: all ${ids.length} runs`));
   });

@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fixtureSweep, ROOT, waitFor } from '../helpers/launch-sweep.ts';
+import { fixtureSweep, ROOT, sweepRuns, waitFor } from '../helpers/launch-sweep.ts';
 import { writeShrunkQuickstart } from '../helpers/shrunk-quickstart.ts';
 import { tempFiles } from '../helpers/tmp.ts';
 import { slurmMissing, startSlurmCluster, type SlurmCluster } from '../helpers/slurm-cluster.ts';
@@ -128,8 +128,7 @@ describe.skipIf(missing !== undefined && allowSkip)('slurm launcher (real single
     const e = { ...env(), MLFLOW_TRACKING_URI: '' };
     const cli = join(ROOT, 'bin/mmrun.js');
     const ids = (JSON.parse(spawnSync(process.execPath, [cli, 'plan', file, '--json'], { cwd: t.dir, env: e, encoding: 'utf8' }).stdout) as { runs: { id: string }[] }).runs.map((r) => r.id);
-    const runDir = (id: string) => join(t.dir, 'artifacts/runs', id);
-    const state = (id: string) => (existsSync(join(runDir(id), 'status.json')) ? JSON.parse(readFileSync(join(runDir(id), 'status.json'), 'utf8')).state : undefined);
+    const { state, expectEachFinishedOnce } = sweepRuns(t.dir);
     const first = spawn(process.execPath, [cli, 'run', file], { cwd: t.dir, env: e, stdio: 'ignore' });
     const exited = new Promise((r) => first.on('close', r));
     await waitFor('a task running', () => ids.some((id) => state(id) === 'running'), 300_000);
@@ -139,11 +138,7 @@ describe.skipIf(missing !== undefined && allowSkip)('slurm launcher (real single
     const rerun = spawnSync(process.execPath, [cli, 'run', file], { cwd: t.dir, env: e, encoding: 'utf8', timeout: 800_000 });
     expect(rerun.stdout + rerun.stderr).not.toMatch(/internal error/);
     expect(rerun.status).toBe(0);
-    for (const id of ids) {
-      expect(state(id)).toBe('finished');
-      const log = readFileSync(join(runDir(id), 'log.txt'), 'utf8');
-      expect(log.match(new RegExp(`run ${id} finished`, 'g')) ?? []).toHaveLength(1);
-    }
+    expectEachFinishedOnce(ids);
   });
 
   it('launcher.timeout_minutes: a hung task is stopped by its watchdog and recorded as a timeout; the others finish', { timeout: 120_000 }, () => {

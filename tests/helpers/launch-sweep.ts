@@ -3,6 +3,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { expect } from 'vitest';
 import { tempFiles } from './tmp.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
@@ -77,4 +78,19 @@ export async function waitFor(what: string, check: () => boolean, timeoutMs = 30
 
 export function writeFile(path: string, content: string): void {
   writeFileSync(path, content);
+}
+
+/** The run directories of a real sweep run from `dir` (artifacts in `dir/artifacts`). */
+export function sweepRuns(dir: string) {
+  const runDir = (id: string) => join(dir, 'artifacts/runs', id);
+  const state = (id: string): string | undefined => (existsSync(join(runDir(id), 'status.json')) ? JSON.parse(readFileSync(join(runDir(id), 'status.json'), 'utf8')).state : undefined);
+  /** Every run finished, and its log says so exactly once: none ran twice. */
+  const expectEachFinishedOnce = (ids: string[]) => {
+    for (const id of ids) {
+      expect(state(id)).toBe('finished');
+      const log = readFileSync(join(runDir(id), 'log.txt'), 'utf8');
+      expect(log.match(new RegExp(`run ${id} finished`, 'g')) ?? []).toHaveLength(1);
+    }
+  };
+  return { runDir, state, expectEachFinishedOnce };
 }
