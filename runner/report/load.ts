@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { listRunDirs, runDirOf, RunStore, type RunSpecFile, type RunSummary } from '../track/run-store.ts';
-import { readJsonIfExists } from '../track/atomic-json.ts';
+import { readJsonIfExists } from '../files/atomic.ts';
 import type { Plan, RunSpec } from '../sweep/index.ts';
 import type { ReportRunState, RunResult } from './aggregate.ts';
 

@@ -6,7 +6,7 @@
 import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { MmrunError } from '../errors.ts';
-import { readJsonIfExists, writeJsonAtomic } from './atomic-json.ts';
+import { readJsonIfExists, writeJsonAtomic } from '../files/atomic.ts';
 import type { RunSpec } from './plan-types.ts';
 
 export type RunState = 'queued' | 'running' | 'finished' | 'failed' | 'killed';

@@ -1,7 +1,7 @@
 // Which files of a run directory become MLflow artifacts, and how to tell they changed.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative } from 'node:path';
-import { readJsonIfExists } from './atomic-json.ts';
+import { readJsonIfExists } from '../files/atomic.ts';
 import { isTerminal } from './mlflow-mapping.ts';
 import type { RunSpecFile, RunStatus, RunStore } from './run-store.ts';
 

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { MmrunError } from '../errors.ts';
-import { readJsonIfExists, writeJsonAtomic } from './atomic-json.ts';
+import { readJsonIfExists, writeJsonAtomic } from '../files/atomic.ts';
 import { ArtifactProxyUnavailableError, MlflowClient, MlflowError, MlflowUnreachableError, type MlflowRun, type MlflowRunStatus } from './mlflow-client.ts';
 import { fitEntries, type KeyValue, type Metric, type Truncation } from './mlflow-limits.ts';
 import {

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ParamStore } from '../model/params.ts';
-import { readJsonIfExists, writeJsonAtomic } from '../track/atomic-json.ts';
+import { readJsonIfExists, writeJsonAtomic } from '../files/atomic.ts';
 
 interface TensorEntry {
   name: string;

@@ -5,7 +5,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, utimesSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
-import { readJsonIfExists, writeJsonAtomic } from '../track/atomic-json.ts';
+import { readJsonIfExists, writeJsonAtomic } from '../files/atomic.ts';
 import type { EvaluationResult } from './evaluate.ts';
 
 export interface JointResult {

@@ -9,7 +9,7 @@ import { MmrunError } from '../errors.ts';
 import { Network } from '../model/network.ts';
 import { Tokenizer, type TokenizerJson } from '../model/tokenizer.ts';
 import { jointKey } from '../sweep/identity.ts';
-import { readJsonIfExists, writeJsonAtomic } from '../track/atomic-json.ts';
+import { readJsonIfExists, writeJsonAtomic } from '../files/atomic.ts';
 import { parseMetricsJsonl, type MetricLine, type PhaseSummary, type RunStore, type RunSummary } from '../track/run-store.ts';
 import { latestCheckpoint, loadCheckpoint } from './checkpoint.ts';
 import { TrainSet, type DatasetLike, type ExtraText } from './data.ts';

@@ -4,7 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadExperiment } from '../../runner/config/index.ts';
 import { planSweep, type Plan, type RunSpec } from '../../runner/sweep/index.ts';
-import { writeJsonAtomic } from '../../runner/track/atomic-json.ts';
+import { writeJsonAtomic } from '../../runner/files/atomic.ts';
 import { RunStore, sweepDirOf, type MetricLine, type RunState } from '../../runner/track/run-store.ts';
 
 export const QUICKSTART = resolve(import.meta.dirname, '../../experiments/quickstart.yaml');
