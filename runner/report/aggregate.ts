@@ -1,18 +1,27 @@
 /**
  * Grouping run results into rows (grid cell × ablation, aggregated over seeds) and comparing
- * each row with its control arm. Pure: the caller reads the run directories (see load.ts).
+ * each row with the control arm. Pure: the caller reads the run directories (see load.ts).
  *
- * Control rule: the control of a run is the run with the same coordinates except
- * `augmentation.ratio` = 0, the same ablation and the same seed (runs are paired by seed).
- * A study with no ratio-0 arm but with ablations compares each ablation with the baseline of
- * the same cell instead. Only finished runs enter statistics; the others are counted per row.
+ * Control: one arm, named `<path>=<value>` (`--control`, or `report.control` in the experiment
+ * file), e.g. `model.projection.dim=128` or `ablation=baseline`. Without one, the control is the
+ * `augmentation.ratio = 0` arm when the study has one, else the 'baseline' ablation. A run's
+ * control run has the same coordinates except the control's key, the same ablation (unless the
+ * control is an ablation) and the same seed: differences are paired by seed.
+ *
+ * p values are Holm-adjusted over the arms compared with the control (one family per metric);
+ * the raw p is kept beside it. Only finished runs enter statistics; the others are counted.
  */
+import { MmrunError } from '../errors.ts';
+import { decodeBits, discordant, isItemMetric, type ItemResults } from './items.ts';
 import { lowerIsBetter, metricRange } from './metrics.ts';
-import { bootstrapPairedDiffCI, pairedTTest, summarize, type BootstrapOptions, type Interval, type Summary } from './stats.ts';
+import { bcaPairedDiffCI, holmAdjust, MIN_BOOTSTRAP_N, mcnemarExact, pairedTTest, summarize, type BootstrapOptions, type Interval, type Summary } from './stats.ts';
+import { formatNumber, roundsToZero } from './units.ts';
 
 export const RATIO_PATH = 'augmentation.ratio';
 export const ABLATION_KEY = 'ablation';
 export const BASELINE = 'baseline';
+/** Significance level applied to Holm-adjusted p values. */
+export const SIGNIFICANCE = 0.05;
 
 /** Run state as the report sees it: the status.json states plus `missing` (no run directory yet). */
 export type ReportRunState = 'finished' | 'running' | 'queued' | 'failed' | 'killed' | 'missing';
@@ -29,9 +38,39 @@ export interface RunResult {
   config?: unknown;
   /** summary.json `final`, present when the run finished. */
   final?: Record<string, number>;
+  /** items.json: per-item correctness of the final test evaluation (absent in older runs). */
+  items?: ItemResults;
+  /** Why `items` is absent or unusable (damaged file). */
+  itemsProblem?: string;
   /** Why the run failed or is not usable (status error, missing summary). */
   problem?: string;
 }
+
+/** The control arm: runs whose value at `key` is `value`. */
+export interface ControlArm {
+  key: string; // 'ablation', a grid axis or a dotted config path
+  value: unknown;
+  origin: 'option' | 'file' | 'default';
+}
+
+/** One seed pair's exact McNemar test on the test items. */
+export interface ItemPair {
+  seed: number;
+  b: number; // items only the treated run gets right
+  c: number; // items only the control run gets right
+  items: number;
+  p: number;
+}
+
+export interface ItemEvidence {
+  pairs: ItemPair[];
+  /** Pooled over the seed pairs: exact McNemar on the summed discordant items (see docs/statistics.md). */
+  pooled?: { b: number; c: number; items: number; pRaw: number; pHolm?: number };
+  /** Seed pairs without usable per-item results, and why ("older run without items.json"). */
+  missing: { seed: number; reason: string }[];
+}
+
+export type Verdict = 'better' | 'worse' | 'none';
 
 export interface MetricDelta {
   /** Pairs (treated run, control run) both finished with the metric. */
@@ -39,12 +78,21 @@ export interface MetricDelta {
   controlMean: number;
   meanDiff: number;
   std: number; // of the paired differences; NaN when n < 2
-  ci?: Interval; // Student-t
-  bootstrapCi?: Interval; // undefined below MIN_BOOTSTRAP_PAIRS
-  p?: number; // paired t-test, two-sided
+  ci?: Interval; // Student-t; undefined when n < 2 or zero variance
+  bootstrapCi?: Interval; // BCa, only from MIN_BOOTSTRAP_N pairs
+  pRaw?: number; // paired t-test, two-sided; undefined where no test is defined
+  pHolm?: number; // Holm-adjusted over the family (this metric, all arms with a test)
+  /** Why there is no test or no claim, in plain words (zero variance, one pair, rounds to 0). */
+  note?: string;
+  /** The difference shows as 0 at display precision: never called an effect. */
+  roundsToZero: boolean;
+  /** Better / worse than the control at SIGNIFICANCE after Holm, CI excluding 0, visible difference. */
+  verdict: Verdict;
+  items?: ItemEvidence;
 }
 
-export type RowRole = 'control' | 'treated' | 'none';
+/** control: the control arm; treated: compared with it; none: no control in the study; mixed: the row pools control and other runs. */
+export type RowRole = 'control' | 'treated' | 'none' | 'mixed';
 
 export interface Row {
   /** Readable label, e.g. "ratio=4 frac=0.01 no_align". */
@@ -59,12 +107,21 @@ export interface Row {
   seeds: number[]; // of the finished runs
   stats: Record<string, Summary>;
   deltas: Record<string, MetricDelta>;
+  /** Plain notes about the row (e.g. two seeds that gave identical results). */
+  notes: string[];
 }
 
 export interface Comparison {
   by: string[];
   metrics: string[];
-  control: 'ratio' | 'ablation' | 'none';
+  /** The control arm; undefined when the study has none. */
+  control?: ControlArm;
+  /** Why no Δ is shown although there is a control (rows pool it with other arms). */
+  controlNote?: string;
+  /** Arms in each metric's Holm family (seed-level test). */
+  family: Record<string, number>;
+  /** Most seed pairs of any arm: decides whether a bootstrap interval can be shown at all. */
+  maxPairs: number;
   rows: Row[];
   /** Every metric name found in finished runs' summaries. */
   availableMetrics: string[];
@@ -80,14 +137,12 @@ export interface CompareOptions {
   /** Sort rows by the mean of this metric, best first (lowest first for modality_gap). */
   sort?: string;
   bootstrap?: BootstrapOptions;
+  /** The control arm (validated by the caller: see checkControl); default: ratio 0, else baseline. */
+  control?: ControlArm;
 }
 
-/**
- * Fewest pairs for a bootstrap CI. Below it the percentile bootstrap is degenerate: with n
- * pairs it can never be wider than the range of the n differences, so it would look far more
- * certain than the t interval.
- */
-export const MIN_BOOTSTRAP_PAIRS = 5;
+/** Fewest pairs for a bootstrap CI (BCa): below it the t interval is used alone. */
+export const MIN_BOOTSTRAP_PAIRS = MIN_BOOTSTRAP_N;
 
 export function ratioOf(run: RunResult): number | undefined {
   const v = RATIO_PATH in run.coords ? run.coords[RATIO_PATH] : getDotted(run.config, RATIO_PATH);
@@ -139,31 +194,90 @@ export function formatValue(v: unknown): string {
   return JSON.stringify(v) ?? 'undefined';
 }
 
+/** Values equal as the user writes them: 0.1 and 0.10, "128" and 128. */
+export function sameValue(a: unknown, b: unknown): boolean {
+  if (typeof a === 'number' && typeof b === 'number') return a === b;
+  return formatValue(a) === formatValue(b);
+}
+
+/** "model.projection.dim = 128", "the 'baseline' ablation". */
+export function describeControl(control: ControlArm): string {
+  if (control.key === ABLATION_KEY) return `the '${formatValue(control.value)}' ablation`;
+  return `${control.key} = ${formatValue(control.value)}`;
+}
+
+/**
+ * Parses `<path>=<value>` (the `--control` option and `report.control`). The value is read as
+ * JSON when it parses (numbers, booleans), else as a string. Undefined when there is no '='.
+ */
+export function parseControl(text: string, origin: ControlArm['origin']): ControlArm | undefined {
+  const at = text.indexOf('=');
+  if (at <= 0 || at === text.length - 1) return undefined;
+  const key = text.slice(0, at).trim();
+  const raw = text.slice(at + 1).trim();
+  let value: unknown = raw;
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    if (typeof parsed === 'number' || typeof parsed === 'boolean' || typeof parsed === 'string') value = parsed;
+  } catch {
+    /* a plain string such as an ablation name */
+  }
+  return { key, value, origin };
+}
+
+/** The values a key takes over the runs, distinct, sorted as rows are. */
+export function valuesOf(runs: readonly RunResult[], key: string): unknown[] {
+  const out: unknown[] = [];
+  for (const r of runs) {
+    const v = valueOf(r, key);
+    if (v !== undefined && !out.some((x) => sameValue(x, v))) out.push(v);
+  }
+  return out.sort(compareValues);
+}
+
+/**
+ * Problems with a control arm over these runs (empty: usable): the key must vary and the value
+ * must be one of the values the runs take. `where` names the option or field in the messages.
+ */
+export function controlProblems(runs: readonly RunResult[], control: ControlArm, where: string): string[] {
+  const values = valuesOf(runs, control.key);
+  if (values.length === 0) return [`${where}: no run has a value at '${control.key}' (use 'ablation', a grid axis or a config path)`];
+  if (!values.some((v) => sameValue(v, control.value))) {
+    return [`${where}: no run has ${control.key} = ${formatValue(control.value)}; the values in this study are ${values.map(formatValue).join(', ')}`];
+  }
+  if (values.length < 2) return [`${where}: every run has ${control.key} = ${formatValue(control.value)}, so there is nothing to compare with it`];
+  return [];
+}
+
+/** The control when none is named: the ratio-0 arm, else the 'baseline' ablation, else none. */
+export function defaultControl(runs: readonly RunResult[]): ControlArm | undefined {
+  const ratios = new Set(runs.map(ratioOf));
+  if (ratios.has(0) && ratios.size > 1) return { key: RATIO_PATH, value: 0, origin: 'default' };
+  const ablations = new Set(runs.map((r) => r.ablation));
+  if (ablations.has(BASELINE) && ablations.size > 1) return { key: ABLATION_KEY, value: BASELINE, origin: 'default' };
+  return undefined;
+}
+
 function labelOf(by: readonly string[], values: Record<string, unknown>): string {
   const parts = by.map((k) => (k === ABLATION_KEY ? formatValue(values[k]) : `${shortKey(k)}=${formatValue(values[k])}`));
   return parts.length ? parts.join(' ') : 'all runs';
 }
 
-/** Identity of a run apart from its ratio (or ablation) and seed: where its control is found. */
-function pairKey(run: RunResult, rule: Comparison['control']): string {
+function isControlRun(run: RunResult, control: ControlArm | undefined): boolean {
+  return !!control && sameValue(valueOf(run, control.key), control.value);
+}
+
+/**
+ * Identity of a run apart from the control's key and the seed: where its control is found. The
+ * ablation is part of it unless the control is an ablation, or a config path no grid axis sets
+ * (then only ablations can change it).
+ */
+function pairKey(run: RunResult, control: ControlArm, keyIsGridAxis: boolean): string {
   const coords = Object.entries(run.coords)
-    .filter(([k]) => rule !== 'ratio' || k !== RATIO_PATH)
+    .filter(([k]) => k !== control.key)
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return JSON.stringify([coords, rule === 'ablation' ? null : run.ablation, run.seed]);
-}
-
-function controlRule(runs: readonly RunResult[]): Comparison['control'] {
-  const ratios = new Set(runs.map(ratioOf));
-  if (ratios.has(0) && ratios.size > 1) return 'ratio';
-  const ablations = new Set(runs.map((r) => r.ablation));
-  if (ablations.has(BASELINE) && ablations.size > 1) return 'ablation';
-  return 'none';
-}
-
-function isControlRun(run: RunResult, rule: Comparison['control']): boolean {
-  if (rule === 'ratio') return ratioOf(run) === 0;
-  if (rule === 'ablation') return run.ablation === BASELINE;
-  return false;
+  const ablation = control.key === ABLATION_KEY || !keyIsGridAxis ? null : run.ablation;
+  return JSON.stringify([coords, ablation, run.seed]);
 }
 
 function compareValues(a: unknown, b: unknown): number {
@@ -176,19 +290,44 @@ function compareValues(a: unknown, b: unknown): number {
 
 const EMPTY_COUNTS = (): Record<ReportRunState, number> => ({ finished: 0, running: 0, queued: 0, failed: 0, killed: 0, missing: 0 });
 
+const usable = (r: RunResult) => r.state === 'finished' && r.final !== undefined;
+
+/** Seeds of a row whose runs gave exactly the same final metrics (the same run twice?). */
+function identicalSeeds(runs: RunResult[]): number[][] {
+  const bySignature = new Map<string, number[]>();
+  for (const r of runs) {
+    const sig = JSON.stringify(Object.entries(r.final!).sort(([a], [b]) => (a < b ? -1 : 1)));
+    bySignature.set(sig, [...(bySignature.get(sig) ?? []), r.seed]);
+  }
+  return [...bySignature.values()].filter((s) => s.length > 1);
+}
+
 /**
  * Rows over seeds with per-metric summaries and deltas against the control arm.
- * Unknown `by` keys or metrics are the caller's to check (see `checkMetrics`).
+ * Unknown `by` keys, metrics and control values are the caller's to check (see study.ts).
  */
 export function compareRuns(runs: readonly RunResult[], opts: CompareOptions): Comparison {
   const by = opts.by ?? defaultBy(runs);
-  const rule = controlRule(runs);
+  const control = opts.control ?? defaultControl(runs);
+  const keyIsGridAxis = !!control && runs.some((r) => control.key in r.coords);
   const problems: string[] = [];
-  const usable = (r: RunResult) => r.state === 'finished' && r.final !== undefined;
   for (const r of runs) if (r.state === 'finished' && !r.final) problems.push(`${r.name} (${r.id}): finished but ${r.problem ?? 'has no summary'}; left out`);
 
   const controls = new Map<string, RunResult>();
-  for (const r of runs) if (isControlRun(r, rule)) controls.set(pairKey(r, rule), r);
+  if (control) {
+    for (const r of runs) {
+      if (!isControlRun(r, control)) continue;
+      const key = pairKey(r, control, keyIsGridAxis);
+      const other = controls.get(key);
+      if (other) {
+        throw new MmrunError(
+          `The control ${describeControl(control)} is ambiguous: runs ${other.name} (${other.id}) and ${r.name} (${r.id}) both match for the same seed and cell.`,
+          `Name a control that picks one arm per cell, e.g. with the ablation: --control ablation=${other.ablation}.`,
+        );
+      }
+      controls.set(key, r);
+    }
+  }
 
   const groups = new Map<string, { values: Record<string, unknown>; runs: RunResult[] }>();
   for (const r of runs) {
@@ -204,22 +343,27 @@ export function compareRuns(runs: readonly RunResult[], opts: CompareOptions): C
     const counts = EMPTY_COUNTS();
     for (const r of members) counts[r.state === 'finished' && !r.final ? 'failed' : r.state]++;
     const finished = members.filter(usable);
+    const notes: string[] = [];
+    for (const seeds of identicalSeeds(finished)) {
+      notes.push(`seeds ${seeds.join(', ')} gave identical results (the same run twice?): their agreement is not evidence of low variance`);
+    }
     const stats: Record<string, Summary> = {};
     for (const m of opts.metrics) {
       const xs = finished.map((r) => r.final![m]).filter((v): v is number => typeof v === 'number' && Number.isFinite(v));
       stats[m] = clipToRange(summarize(xs), metricRange(m));
     }
-    const treated = members.filter((r) => !isControlRun(r, rule));
-    const role: RowRole = rule === 'none' ? 'none' : treated.length === 0 ? 'control' : 'treated';
+    const nControl = members.filter((r) => isControlRun(r, control)).length;
+    const role: RowRole = !control ? 'none' : nControl === members.length ? 'control' : nControl === 0 ? 'treated' : 'mixed';
     const deltas: Record<string, MetricDelta> = {};
     let controlLabel: string | undefined;
-    if (role === 'treated') {
+    if (role === 'treated' && control) {
       const controlRows = new Set<string>();
       for (const m of opts.metrics) {
         const a: number[] = [];
         const b: number[] = [];
-        for (const r of treated) {
-          const c = controls.get(pairKey(r, rule));
+        const pairs: [RunResult, RunResult][] = [];
+        for (const r of members) {
+          const c = controls.get(pairKey(r, control, keyIsGridAxis));
           if (!c) continue;
           controlRows.add(labelOf(by, Object.fromEntries(by.map((k) => [k, valueOf(c, k)]))));
           const x = usable(r) ? r.final![m] : undefined;
@@ -227,9 +371,11 @@ export function compareRuns(runs: readonly RunResult[], opts: CompareOptions): C
           if (typeof x === 'number' && typeof y === 'number' && Number.isFinite(x) && Number.isFinite(y)) {
             a.push(x);
             b.push(y);
+            pairs.push([r, c]);
           }
         }
-        deltas[m] = pairedDelta(a, b, opts.bootstrap);
+        deltas[m] = pairedDelta(m, a, b, opts.bootstrap);
+        if (isItemMetric(m) && pairs.length) deltas[m].items = itemEvidence(m, pairs);
       }
       if (controlRows.size === 1) controlLabel = [...controlRows][0];
     }
@@ -243,18 +389,25 @@ export function compareRuns(runs: readonly RunResult[], opts: CompareOptions): C
       seeds: finished.map((r) => r.seed).sort((x, y) => x - y),
       stats,
       deltas,
+      notes,
     });
   }
 
-  // The ratio varies fastest, so each control row sits right above its treated rows.
-  const order = [...by.filter((k) => k !== RATIO_PATH), ...by.filter((k) => k === RATIO_PATH)];
+  const family = adjustAndJudge(rows, opts.metrics);
+
+  // The control's key varies fastest (control value first), so each control row sits right above its treated rows.
+  const ck = control?.key;
+  const order = [...by.filter((k) => k !== ck), ...by.filter((k) => k === ck)];
   rows.sort((x, y) => {
     for (const k of order) {
-      const c = compareValues(x.values[k], y.values[k]);
+      const c = k === ck ? Number(isControlValue(y.values[k])) - Number(isControlValue(x.values[k])) || compareValues(x.values[k], y.values[k]) : compareValues(x.values[k], y.values[k]);
       if (c !== 0) return c;
     }
     return 0;
   });
+  function isControlValue(v: unknown): boolean {
+    return !!control && sameValue(v, control.value);
+  }
   if (opts.sort) {
     const m = opts.sort;
     const sign = lowerIsBetter(m) ? 1 : -1;
@@ -268,10 +421,18 @@ export function compareRuns(runs: readonly RunResult[], opts: CompareOptions): C
     });
   }
 
+  const controlNote =
+    control && rows.some((r) => r.role === 'mixed')
+      ? `Rows pool the control arm (${describeControl(control)}) with other arms because '${control.key}' is not one of the grouping keys (${by.join(', ') || 'none'}): no Δ is shown. Add '${control.key}' to --by, or name another control with --control.`
+      : undefined;
+
   return {
     by,
     metrics: opts.metrics,
-    control: rule,
+    control,
+    controlNote,
+    family,
+    maxPairs: Math.max(0, ...rows.flatMap((r) => Object.values(r.deltas).map((d) => d.n))),
     rows,
     availableMetrics: availableMetrics(runs),
     unfinished: runs.filter((r) => r.state !== 'finished'),
@@ -284,17 +445,85 @@ function clipToRange(s: Summary, range: [number, number] | undefined): Summary {
   return { ...s, ci: [Math.max(range[0], s.ci[0]), Math.min(range[1], s.ci[1])] };
 }
 
-function pairedDelta(a: number[], b: number[], bootstrap?: BootstrapOptions): MetricDelta {
+function pairedDelta(metric: string, a: number[], b: number[], bootstrap?: BootstrapOptions): MetricDelta {
   const d = a.map((x, i) => x - b[i]);
   const base = summarize(d);
   const test = pairedTTest(a, b);
+  const n = a.length;
+  const zero = n > 0 && roundsToZero(metric, base.mean);
+  let note: string | undefined;
+  if (n === 1) note = 'one seed pair: no interval, no test';
+  else if (n >= 2 && !(base.std > 0)) {
+    note =
+      base.mean === 0
+        ? `identical in all ${n} pairs: no difference, no test`
+        : `all ${n} pairs differ by exactly ${formatNumber(metric, base.mean, true)} (zero variance): too few distinct values for a test`;
+  } else if (zero && n >= 2) note = 'the difference rounds to 0: not an effect at this precision';
   return {
-    n: a.length,
+    n,
     controlMean: summarize(b).mean,
     meanDiff: base.mean,
     std: base.std,
     ci: test?.ci,
-    bootstrapCi: a.length >= MIN_BOOTSTRAP_PAIRS ? bootstrapPairedDiffCI(a, b, bootstrap) : undefined,
-    p: test?.p,
+    bootstrapCi: n >= MIN_BOOTSTRAP_PAIRS ? bcaPairedDiffCI(a, b, bootstrap) : undefined,
+    pRaw: test?.p,
+    note,
+    roundsToZero: zero,
+    verdict: 'none',
   };
+}
+
+function itemEvidence(metric: string, pairs: [RunResult, RunResult][]): ItemEvidence {
+  const out: ItemEvidence = { pairs: [], missing: [] };
+  for (const [t, c] of pairs) {
+    const why = itemProblem(t, metric) ?? itemProblem(c, metric);
+    if (why) {
+      out.missing.push({ seed: t.seed, reason: why });
+      continue;
+    }
+    if (t.items!.testSet !== c.items!.testSet || t.items!.n !== c.items!.n) {
+      out.missing.push({ seed: t.seed, reason: 'the two runs were scored on different test items' });
+      continue;
+    }
+    const n = t.items!.n;
+    const d = discordant(decodeBits(t.items!.correct[metric as 'image_acc']!, n), decodeBits(c.items!.correct[metric as 'image_acc']!, n), n);
+    out.pairs.push({ seed: t.seed, ...d, p: mcnemarExact(d.b, d.c) });
+  }
+  if (out.pairs.length) {
+    const b = out.pairs.reduce((s, p) => s + p.b, 0);
+    const c = out.pairs.reduce((s, p) => s + p.c, 0);
+    const items = out.pairs.reduce((s, p) => s + p.items, 0);
+    out.pooled = { b, c, items, pRaw: mcnemarExact(b, c) };
+  }
+  return out;
+}
+
+function itemProblem(run: RunResult, metric: string): string | undefined {
+  if (run.itemsProblem) return `${run.name}: ${run.itemsProblem}`;
+  if (!run.items) return `${run.name} has no items.json (run before per-item results were stored)`;
+  if (!run.items.correct[metric as 'image_acc']) return `${run.name} has no per-item ${metric}`;
+  return undefined;
+}
+
+/** Holm over the treated arms of each metric (seed-level and item-level families), then the verdicts. */
+function adjustAndJudge(rows: Row[], metrics: string[]): Record<string, number> {
+  const family: Record<string, number> = {};
+  for (const m of metrics) {
+    const tested = rows.filter((r) => r.role === 'treated' && r.deltas[m]?.pRaw !== undefined);
+    const adjusted = holmAdjust(tested.map((r) => r.deltas[m].pRaw!));
+    tested.forEach((r, i) => (r.deltas[m].pHolm = adjusted[i]));
+    family[m] = tested.length;
+    const pooled = rows.filter((r) => r.role === 'treated' && r.deltas[m]?.items?.pooled);
+    const itemAdjusted = holmAdjust(pooled.map((r) => r.deltas[m].items!.pooled!.pRaw));
+    pooled.forEach((r, i) => (r.deltas[m].items!.pooled!.pHolm = itemAdjusted[i]));
+    for (const r of rows) {
+      const d = r.deltas[m];
+      if (!d) continue;
+      const excludesZero = !!d.ci && (d.ci[0] > 0 || d.ci[1] < 0);
+      if (d.pHolm !== undefined && d.pHolm < SIGNIFICANCE && excludesZero && !d.roundsToZero) {
+        d.verdict = d.meanDiff > 0 !== lowerIsBetter(m) ? 'better' : 'worse';
+      }
+    }
+  }
+  return family;
 }

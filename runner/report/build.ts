@@ -7,7 +7,7 @@ import { renderPage, type RenderedFigure } from './html.ts';
 import { loadRunDetails, type RunDetails } from './load.ts';
 import { writeNarrative } from './narrative.ts';
 import { renderSvg, svgToPng } from './render.ts';
-import { requireFinished, type Study } from './study.ts';
+import { requireFinished, resolveControl, type Study } from './study.ts';
 
 export const REPORT_METRICS = [
   'image_acc',
@@ -23,6 +23,10 @@ export interface ReportOptions {
   out?: string; // default <artifacts>/reports/<experiment>/report.html
   png?: boolean; // default true
   now?: Date;
+  /** `<path>=<value>`: the control arm (default: report.control of the file, else the default rule). */
+  control?: string;
+  /** Show unadjusted p values beside the Holm-adjusted ones. */
+  rawP?: boolean;
 }
 
 export interface ReportResult {
@@ -57,7 +61,7 @@ function detailsReader(artifactsDir: string): (id: string) => RunDetails {
 export async function buildReport(study: Study, opts: ReportOptions = {}): Promise<ReportResult> {
   requireFinished(study);
   const found = availableMetrics(study.runs);
-  const comparison = compareRuns(study.runs, { metrics: REPORT_METRICS.filter((m) => found.includes(m)) });
+  const comparison = compareRuns(study.runs, { metrics: REPORT_METRICS.filter((m) => found.includes(m)), control: resolveControl(study, opts.control) });
   const runsById = new Map<string, RunResult>(study.runs.map((r) => [r.id, r]));
   const details = detailsReader(study.artifactsDir);
   const classNames = study.plan.runs[0]?.config.dataset.class_names ?? [];
@@ -105,13 +109,14 @@ export async function buildReport(study: Study, opts: ReportOptions = {}): Promi
     file,
     sweepId: study.plan.sweepId,
     generatedAt: (opts.now ?? new Date()).toISOString().replace(/\.\d+Z$/, 'Z'),
-    reproduce: [`mmrun run ${file}`, `mmrun compare ${file}`, `mmrun report ${file}${opts.out ? ` --out ${opts.out}` : ''}`],
+    reproduce: [`mmrun run ${file}`, `mmrun compare ${file}${opts.control ? ` --control ${opts.control}` : ''}`, `mmrun report ${file}${opts.control ? ` --control ${opts.control}` : ''}${opts.out ? ` --out ${opts.out}` : ''}`],
     design: describeDesign(study),
     narrative,
     comparison,
     figures: rendered,
     skippedFigures: skipped,
     orphans: study.orphans,
+    rawP: opts.rawP,
   });
   writeFileSync(out, html);
   return { html: out, plots, figures: figures.map((f) => f.id), skipped };

@@ -194,7 +194,7 @@ export function learningFigure(c: Comparison, runsById: Map<string, RunResult>, 
     id: 'learning-curves',
     title: 'Learning curves',
     caption: `Mean over the finished seeds of each arm${rows.length < c.rows.length ? ` (${rows.length} of ${c.rows.length} arms shown)` : ''}: training loss per logged step and validation image accuracy per epoch; the retrain phase follows the joint phase.`,
-    spec: learningCurveSpec({ title: '', points, phaseBoundary: boundary, seriesTitle: 'arm' }),
+    spec: learningCurveSpec({ title: '', points, phaseBoundary: boundary, seriesTitle: 'arm', percentCharts: LEARNING_CHARTS.filter(([, m]) => isProportion(m)).map(([chart]) => chart) }),
   };
 }
 

@@ -1,9 +1,8 @@
 /** The report page: one self-contained HTML file (inline CSS and SVG, no script, no fetch). Pure. */
 import type { Comparison, Row, RunResult } from './aggregate.ts';
 import { metricTitle } from './figures.ts';
-import { fmt, fmtInterval, fmtP, isProportion, statusNote } from './format.ts';
+import { columnsOf, fmt, fmtInterval, fmtItems, fmtP, isProportion, legend, levelInterval, sectionNotes, statusNote, type Columns } from './format.ts';
 import type { Narrative } from './narrative.ts';
-import { isSignificant } from './narrative.ts';
 
 export interface RenderedFigure {
   id: string;
@@ -25,6 +24,8 @@ export interface PageInput {
   figures: RenderedFigure[];
   skippedFigures: string[]; // "Learning curves: no metrics.jsonl in the finished runs"
   orphans: RunResult[];
+  /** Show unadjusted p values beside the Holm-adjusted ones. */
+  rawP?: boolean;
 }
 
 export function escapeHtml(s: string): string {
@@ -61,6 +62,7 @@ th { font-weight: 600; color: var(--muted); border-bottom: 2px solid #cfd4db; }
 th:first-child, td:first-child { text-align: left; }
 tr.control td { background: #f4f6f9; }
 td.note { color: var(--bad); text-align: left; }
+ul.notes { margin: -6px 0 14px; padding-left: 20px; color: var(--muted); font-size: 13px; }
 .runs td, .runs th { text-align: left; }
 code { font-family: ui-monospace, Menlo, Consolas, monospace; font-size: 13px; background: #f0f2f5; padding: 1px 4px; border-radius: 3px; }
 pre { background: #f0f2f5; padding: 10px 14px; border-radius: 4px; overflow-x: auto; font-size: 13px; }
@@ -68,30 +70,48 @@ footer { margin-top: 40px; color: var(--muted); font-size: 12px; border-top: 1px
 `;
 
 function effectClass(row: Row, metric: string): string {
-  if (!isSignificant(row, metric)) return 'ns';
-  const good = row.deltas[metric].meanDiff > 0 !== (metric === 'modality_gap');
-  return good ? 'sig' : 'sig-neg';
+  const v = row.deltas[metric]?.verdict ?? 'none';
+  return v === 'better' ? 'sig' : v === 'worse' ? 'sig-neg' : 'ns';
 }
 
-function metricTable(c: Comparison, metric: string): string {
-  const hasControl = c.control !== 'none';
+function metricTable(c: Comparison, metric: string, cols: Columns): string {
   const anyNote = c.rows.some((r) => statusNote(r) !== '');
   const unit = isProportion(metric) ? ' (%)' : '';
-  const head = ['arm', 'finished', `mean${unit}`, 'sd', '95% CI', ...(hasControl ? [`Δ vs control${isProportion(metric) ? ' (points)' : ''}`, '95% CI (t)', '95% CI (bootstrap)', 'p', 'pairs'] : []), ...(anyNote ? ['not finished'] : [])];
+  const head = ['arm', 'finished', `mean${unit}`, 'sd', '95% CI'];
+  if (cols.control) {
+    head.push(`Δ vs control${isProportion(metric) ? ' (points)' : ''}`, '95% CI (t)', 'p (Holm)');
+    if (cols.rawP) head.push('p (raw)');
+    if (cols.bootstrap) head.push('95% CI (BCa)');
+    head.push('pairs');
+    if (cols.items(metric)) head.push('Δ test items per seed', 'p items (Holm)');
+  }
+  if (anyNote) head.push('not finished');
+  const width = head.length - 5 - (anyNote ? 1 : 0);
   const body = c.rows.map((r) => {
     const s = r.stats[metric];
     const total = Object.values(r.counts).reduce((a, b) => a + b, 0);
-    const cells = [escapeHtml(r.label), `${r.counts.finished}/${total}`, s?.n ? fmt(metric, s.mean) : 'n/a', fmt(metric, s?.std), fmtInterval(metric, s?.ci)];
-    if (hasControl) {
+    const cells = [escapeHtml(r.label), `${r.counts.finished}/${total}`, s?.n ? fmt(metric, s.mean) : 'n/a', fmt(metric, s?.std), levelInterval(metric, s)];
+    if (cols.control) {
       const d = r.deltas[metric];
-      if (r.role === 'control') cells.push('<span class="ns">control</span>', '', '', '', '');
-      else if (!d || d.n === 0) cells.push('<span class="ns">no pairs</span>', '', '', '', '');
-      else cells.push(`<span class="${effectClass(r, metric)}">${fmt(metric, d.meanDiff, true)}</span>`, fmtInterval(metric, d.ci, true), fmtInterval(metric, d.bootstrapCi, true), fmtP(d.p), String(d.n));
+      const blank = (first: string) => [first, ...new Array<string>(width - 1).fill('')];
+      if (r.role === 'control') cells.push(...blank('<span class="ns">control</span>'));
+      else if (r.role !== 'treated') cells.push(...blank(''));
+      else if (!d || d.n === 0) cells.push(...blank('<span class="ns">no pairs</span>'));
+      else {
+        const title = d.note ? ` title="${escapeHtml(d.note)}"` : '';
+        cells.push(`<span class="${effectClass(r, metric)}"${title}>${fmt(metric, d.meanDiff, true)}</span>`, fmtInterval(metric, d.ci, true), fmtP(d.pHolm));
+        if (cols.rawP) cells.push(fmtP(d.pRaw));
+        if (cols.bootstrap) cells.push(fmtInterval(metric, d.bootstrapCi, true));
+        cells.push(String(d.n));
+        if (cols.items(metric)) cells.push(fmtItems(d), fmtP(d.items?.pooled?.pHolm));
+      }
     }
     if (anyNote) cells.push(`<span class="note">${escapeHtml(statusNote(r))}</span>`);
     return `<tr${r.role === 'control' ? ' class="control"' : ''}>${cells.map((x, i) => (i === cells.length - 1 && anyNote ? `<td class="note">${x}</td>` : `<td>${x}</td>`)).join('')}</tr>`;
   });
-  return `<table data-metric="${escapeHtml(metric)}"><thead><tr>${head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${body.join('')}</tbody></table>`;
+  const notes = sectionNotes(c, metric, cols);
+  const noteList = notes.length ? `<ul class="notes">${notes.map((n) => `<li>${escapeHtml(n)}</li>`).join('')}</ul>` : '';
+  return `<table data-metric="${escapeHtml(metric)}"><thead><tr>${head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${body.join('')}</tbody></table>${noteList}`;
 }
 
 function runList(runs: RunResult[]): string {
@@ -118,14 +138,10 @@ export function renderPage(p: PageInput): string {
   ].join('\n');
   const figures = p.figures.map(figureHtml).join('\n');
   const skipped = p.skippedFigures.length ? `<ul class="caveat">${p.skippedFigures.map((s) => `<li>${escapeHtml(s)}</li>`).join('')}</ul>` : '';
-  const tables = c.metrics.filter((m) => m !== 'image_acc').map((m) => `<h3>${escapeHtml(metricTitle(m))} <span class="meta"><code>${escapeHtml(m)}</code></span></h3>${metricTable(c, m)}`).join('\n');
+  const cols = columnsOf(c, { rawP: p.rawP });
+  const tables = c.metrics.filter((m) => m !== 'image_acc').map((m) => `<h3>${escapeHtml(metricTitle(m))} <span class="meta"><code>${escapeHtml(m)}</code></span></h3>${metricTable(c, m, cols)}`).join('\n');
   const unfinished = c.unfinished.filter((r) => r.state !== 'missing');
-  const controlText =
-    c.control === 'ratio'
-      ? 'Δ is the difference from the control arm — the same cell and ablation with augmentation.ratio = 0 — paired by seed: a paired t-test (two-sided p) and a percentile bootstrap CI (10 000 resamples, fixed seed) of the mean paired difference, from 5 pairs on (with fewer it cannot be wider than the range of the differences, so it is not shown).'
-      : c.control === 'ablation'
-        ? "Δ is the difference from the 'baseline' ablation of the same cell, paired by seed (paired t-test; percentile bootstrap CI of the mean difference from 5 pairs on)."
-        : 'This study has no control arm, so there are no differences to test.';
+  const controlText = legend(c, cols).join(' ');
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -147,7 +163,7 @@ ${p.description ? `<p class="lede">${escapeHtml(p.description)}</p>` : ''}
 ${summary}
 </section>
 
-${c.metrics.includes('image_acc') ? `<h2>Image accuracy</h2>${metricTable(c, 'image_acc')}<p class="meta">${escapeHtml(controlText)} Means and 95% Student-t intervals over seeds (clipped to the metric’s range, e.g. 0–100%); n/a where fewer than two seeds finished.</p>` : ''}
+${c.metrics.includes('image_acc') ? `<h2>Image accuracy</h2>${metricTable(c, 'image_acc', cols)}<p class="meta">${escapeHtml(controlText)} Means and 95% Student-t intervals over seeds (clipped to the metric’s range, e.g. 0–100%); n/a where fewer than two seeds finished.</p>` : ''}
 
 <h2>Plots</h2>
 ${figures}

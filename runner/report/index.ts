@@ -6,14 +6,17 @@
  *   formatComparison(fmt, c)   table | csv | json | markdown
  *   buildReport(study, opts)   report.html + plots/*.svg|png
  *
- * stats.ts, aggregate.ts, pca.ts, plots.ts, figures.ts, narrative.ts, html.ts and format.ts
- * are pure; load.ts, study.ts, render.ts and build.ts do the I/O.
+ * stats.ts, aggregate.ts, items.ts, units.ts, pca.ts, plots.ts, figures.ts, narrative.ts, html.ts
+ * and format.ts are pure; load.ts, item-files.ts, study.ts, render.ts and build.ts do the I/O.
  */
 export * from './stats.ts';
-export { compareRuns, defaultBy, availableMetrics, ratioOf, valueOf, MIN_BOOTSTRAP_PAIRS, RATIO_PATH } from './aggregate.ts';
-export type { Comparison, CompareOptions, MetricDelta, Row, RowRole, RunResult, ReportRunState } from './aggregate.ts';
+export { compareRuns, defaultBy, availableMetrics, ratioOf, valueOf, parseControl, controlProblems, describeControl, MIN_BOOTSTRAP_PAIRS, RATIO_PATH } from './aggregate.ts';
+export type { Comparison, CompareOptions, ControlArm, ItemEvidence, MetricDelta, Row, RowRole, RunResult, ReportRunState, Verdict } from './aggregate.ts';
+export { ITEM_METRICS, itemResults, type ItemResults } from './items.ts';
+export { readItemResults, writeItemResults, ITEMS_FILE } from './item-files.ts';
+export { formatMetricValue, formatNumber, unitOf } from './units.ts';
 export { loadPlanRuns, loadRunDetails, artifactsDirOf, type LoadedRuns, type RunDetails, type EmbeddingsFile } from './load.ts';
-export { loadStudy, compareStudy, chooseMetrics, requireFinished, DEFAULT_METRICS, type Study } from './study.ts';
+export { loadStudy, compareStudy, chooseMetrics, requireFinished, resolveControl, DEFAULT_METRICS, type Study } from './study.ts';
 export { formatComparison, FORMATS, type OutputFormat } from './format.ts';
 export { pca, type Pca } from './pca.ts';
 export { writeNarrative, effectSentence, type Narrative } from './narrative.ts';

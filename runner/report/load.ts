@@ -9,6 +9,7 @@ import { listRunDirs, runDirOf, RunStore, type RunSpecFile, type RunSummary } fr
 import { readJsonIfExists } from '../files/atomic.ts';
 import type { Plan, RunSpec } from '../sweep/index.ts';
 import type { ReportRunState, RunResult } from './aggregate.ts';
+import { readItemResults } from './item-files.ts';
 
 export interface LoadedRuns {
   artifactsDir: string;
@@ -55,10 +56,19 @@ function readRun(spec: RunSpec, dir: string, problems: string[]): RunResult {
     }
     const summary = store.readSummary();
     if (!summary?.final) return { ...base, state, problem: 'summary.json has no final metrics' };
-    return { ...base, state, final: numericOnly(summary.final) };
+    return { ...base, state, final: numericOnly(summary.final), ...readItems(dir) };
   } catch (err) {
     problems.push((err as Error).message);
     return { ...base, state: 'failed', problem: (err as Error).message };
+  }
+}
+
+/** Per-item results; a damaged file is a named problem for the item tests, not for the run. */
+function readItems(dir: string): Pick<RunResult, 'items' | 'itemsProblem'> {
+  try {
+    return { items: readItemResults(dir) };
+  } catch (err) {
+    return { itemsProblem: (err as Error).message };
   }
 }
 

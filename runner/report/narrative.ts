@@ -1,8 +1,9 @@
 /** The report's written summary: sentences built from the numbers. Pure. */
-import { RATIO_PATH, type Comparison, type Row, type RunResult } from './aggregate.ts';
+import { describeControl, RATIO_PATH, SIGNIFICANCE, type Comparison, type MetricDelta, type Row, type RunResult } from './aggregate.ts';
 import { describeValue, metricTitle, xAxisKey } from './figures.ts';
-import { fmt, fmtInterval, fmtP, isProportion } from './format.ts';
-import { holmAdjust } from './stats.ts';
+import { fmt, fmtInterval, fmtItems, fmtP } from './format.ts';
+import { lowerIsBetter } from './metrics.ts';
+import { unitOf } from './units.ts';
 
 export interface Narrative {
   headline: string[]; // paragraphs
@@ -11,10 +12,8 @@ export interface Narrative {
   caveats: string[];
 }
 
-const SIGNIFICANCE = 0.05;
-
 function unitWord(metric: string): string {
-  return isProportion(metric) ? ' points' : '';
+  return unitOf(metric).deltaWord;
 }
 
 function where(c: Comparison, row: Row): { x: string; rest: string } {
@@ -30,28 +29,37 @@ function atPhrase(rest: string): string {
   return rest ? ` ${rest}` : '';
 }
 
-function pPhrase(p: number | undefined): string {
+/** "p (Holm) = 0.01", "p (Holm) < 0.001". */
+export function pPhrase(p: number | undefined, label = 'p (Holm)'): string {
   const s = fmtP(p);
-  return s.startsWith('<') ? `p < ${s.slice(1)}` : `p = ${s}`;
+  return s.startsWith('<') ? `${label} < ${s.slice(1)}` : `${label} = ${s}`;
 }
 
-/** "ratio 8: +1.3 points image accuracy at 1% images, 95% CI [0.6, 2.0], p = 0.01, n = 5" */
+/** "items: +14 of 10,000 test images per seed pair, p (Holm) = 0.003" (or why there is none). */
+export function itemPhrase(d: MetricDelta): string | undefined {
+  const ev = d.items;
+  if (!ev) return undefined;
+  if (!ev.pooled) return `per-item test n/a (${ev.missing[0]?.reason ?? 'no per-item results'})`;
+  const partial = ev.missing.length ? ` (${ev.pairs.length} of ${ev.pairs.length + ev.missing.length} seed pairs)` : '';
+  return `${fmtItems(d)} test items per seed pair${partial}, exact McNemar ${pPhrase(ev.pooled.pHolm)}`;
+}
+
+/** "ratio 8: +1.3 points image accuracy at 1% images, 95% CI [0.6, 2.0], p (Holm) = 0.01, n = 5; +14 of 10,000 test items …" */
 export function effectSentence(c: Comparison, row: Row, metric: string): string | undefined {
   const d = row.deltas[metric];
   if (!d || d.n === 0) return undefined;
   const { x, rest } = where(c, row);
   const head = `${x}: ${fmt(metric, d.meanDiff, true)}${unitWord(metric)} ${metricTitle(metric)}${atPhrase(rest)}`;
-  if (d.n < 2 || !d.ci) return `${head}, n = ${d.n} (one seed: no confidence interval, no test)`;
-  return `${head}, 95% CI ${fmtInterval(metric, d.ci, true)}, ${pPhrase(d.p)}, n = ${d.n}`;
+  const items = itemPhrase(d);
+  const tail = items ? `; ${items}` : '';
+  if (d.pRaw === undefined || !d.ci) return `${head}, n = ${d.n} (${d.note ?? 'no test'})${tail}`;
+  const zero = d.roundsToZero ? ' (rounds to 0: not an effect)' : '';
+  return `${head}, 95% CI ${fmtInterval(metric, d.ci, true)}, ${pPhrase(d.pHolm)}, n = ${d.n}${zero}${tail}`;
 }
 
+/** Better or worse than the control after Holm, with a CI excluding 0 and a visible difference. */
 export function isSignificant(row: Row, metric: string): boolean {
-  const d = row.deltas[metric];
-  return !!d?.ci && d.p !== undefined && d.p < SIGNIFICANCE && (d.ci[0] > 0 || d.ci[1] < 0);
-}
-
-function controlName(c: Comparison): string {
-  return c.control === 'ratio' ? 'the control arm (ratio 0)' : "the 'baseline' ablation";
+  return (row.deltas[metric]?.verdict ?? 'none') !== 'none';
 }
 
 export function writeNarrative(c: Comparison, context: { unfinished: RunResult[]; orphans: RunResult[] }): Narrative {
@@ -66,22 +74,27 @@ export function writeNarrative(c: Comparison, context: { unfinished: RunResult[]
 
   const metric = 'image_acc';
   const treated = c.rows.filter((r) => r.role === 'treated' && r.deltas[metric]?.n > 0);
-  if (c.control === 'none') {
-    headline.push('This study has no control arm (no augmentation.ratio = 0, no ablations), so no effect is estimated; the tables give each arm’s level.');
+  if (!c.control) {
+    headline.push('This study has no control arm (no augmentation.ratio = 0, no ablations, no report.control), so no effect is estimated; the tables give each arm’s level.');
+  } else if (c.controlNote) {
+    headline.push(c.controlNote);
   } else if (treated.length && c.metrics.includes(metric)) {
-    const testable = treated.filter((r) => r.deltas[metric].n >= 2);
-    const up = testable.filter((r) => isSignificant(r, metric) && r.deltas[metric].meanDiff > 0);
-    const down = testable.filter((r) => isSignificant(r, metric) && r.deltas[metric].meanDiff < 0);
+    const control = describeControl(c.control);
+    const tested = treated.filter((r) => r.deltas[metric].pHolm !== undefined);
+    const untested = treated.length - tested.length;
+    const up = tested.filter((r) => r.deltas[metric].verdict === 'better');
+    const down = tested.filter((r) => r.deltas[metric].verdict === 'worse');
     const best = [...treated].sort((a, b) => b.deltas[metric].meanDiff - a.deltas[metric].meanDiff)[0];
-    const holm = holmAdjust(testable.map((r) => r.deltas[metric].p ?? 1));
-    const upAfterHolm = testable.filter((r, i) => holm[i] < SIGNIFICANCE && isSignificant(r, metric) && r.deltas[metric].meanDiff > 0).length;
-    if (testable.length === 0) {
-      headline.push(`No arm has two seeds paired with ${controlName(c)}, so no difference can be tested: the differences below are single observations.`);
+    if (tested.length === 0) {
+      const why = treated.some((r) => r.deltas[metric].n >= 2) ? 'each arm has either a single seed pair or paired differences with zero variance' : 'no arm has two seed pairs';
+      headline.push(`No arm can be tested against the control (${control}): ${why}. The differences below are observations, not evidence.`);
     } else {
+      const uncorrected = tested.filter((r) => r.deltas[metric].pRaw! < SIGNIFICANCE && !r.deltas[metric].roundsToZero && r.deltas[metric].meanDiff > 0 !== lowerIsBetter(metric)).length;
       headline.push(
-        `Against ${controlName(c)}, ${up.length} of ${testable.length} arms improve image accuracy significantly (paired t-test over seeds, p < ${SIGNIFICANCE}, 95% CI excluding 0` +
-          `${testable.length > 1 ? `; ${upAfterHolm} after Holm correction for the ${testable.length} comparisons` : ''})` +
-          `${down.length ? ` and ${down.length} make it worse` : ''}${testable.length < treated.length ? `; ${treated.length - testable.length} arm${treated.length - testable.length === 1 ? ' has' : 's have'} a single pair and ${treated.length - testable.length === 1 ? 'is' : 'are'} not tested` : ''}. ` +
+        `Against the control (${control}), ${up.length} of ${tested.length} arm${tested.length === 1 ? '' : 's'} improve${tested.length === 1 ? 's' : ''} image accuracy significantly (paired t-test over seeds, Holm-adjusted over the ${tested.length} arm${tested.length === 1 ? '' : 's'}, p < ${SIGNIFICANCE}, 95% CI excluding 0` +
+          `${tested.length > 1 ? `; ${uncorrected} before the correction` : ''})` +
+          `${down.length ? ` and ${down.length} make${down.length === 1 ? 's' : ''} it worse` : ''}` +
+          `${untested ? `; ${untested} arm${untested === 1 ? ' has' : 's have'} no test (one seed pair or zero variance)` : ''}. ` +
           `Largest ${best.deltas[metric].meanDiff >= 0 ? 'gain' : 'difference'}: ${effectSentence(c, best, metric)}.`,
       );
     }
@@ -100,7 +113,7 @@ export function writeNarrative(c: Comparison, context: { unfinished: RunResult[]
       for (const m of ['modality_gap', 'transfer_text_to_image_acc', 'retrieval_t2i_r1']) {
         const d = r.deltas[m];
         if (!c.metrics.includes(m) || !d || d.n === 0) continue;
-        const ci = d.ci ? `, 95% CI ${fmtInterval(m, d.ci, true)}, ${pPhrase(d.p)}` : ', one seed';
+        const ci = d.ci ? `, 95% CI ${fmtInterval(m, d.ci, true)}, ${pPhrase(d.pHolm)}` : `, ${d.note ?? 'no test'}`;
         parts.push(`${metricTitle(m).replace(/ \(.*\)$/, '')} ${fmt(m, d.controlMean)} → ${fmt(m, d.controlMean + d.meanDiff)} (${fmt(m, d.meanDiff, true)}${unitWord(m)}${ci})`);
       }
       if (parts.length) {
@@ -112,6 +125,7 @@ export function writeNarrative(c: Comparison, context: { unfinished: RunResult[]
 
   const single = c.rows.filter((r) => r.counts.finished === 1);
   if (single.length) caveats.push(`${single.length} arm${single.length === 1 ? ' has' : 's have'} a single finished seed: their intervals are shown as n/a.`);
+  for (const r of c.rows) for (const n of r.notes) caveats.push(`${r.label}: ${n}.`);
   const unfinished = context.unfinished.filter((r) => r.state !== 'missing');
   const missing = context.unfinished.length - unfinished.length;
   if (unfinished.length) {

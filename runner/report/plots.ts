@@ -45,6 +45,15 @@ function xScale(values: number[]): Record<string, unknown> {
   return spread >= 16 ? { type: 'symlog' } : { type: 'linear' };
 }
 
+/**
+ * Tick labels that show the grid values as written (32, 128, 0.25), never "3e+1": an axis'
+ * own format is re-derived from the tick step, which rounds values that are not on a decimal
+ * step. A d3 format (e.g. '~%') is applied as given.
+ */
+export function tickLabel(format?: string): string {
+  return format ? `format(datum.value, '${format}')` : "'' + datum.value";
+}
+
 function bandAndLine(
   x: AxisInfo,
   yTitle: string,
@@ -55,7 +64,7 @@ function bandAndLine(
   domain?: [number, number],
   seriesOrder?: string[],
 ): VegaLiteSpec[] {
-  const xEnc = { field: 'x', type: 'quantitative', title: x.title, scale: xScale(x.values), axis: { values: x.values, grid: false, format: x.format ?? '~g' } };
+  const xEnc = { field: 'x', type: 'quantitative', title: x.title, scale: xScale(x.values), axis: { values: x.values, grid: false, labelExpr: tickLabel(x.format) } };
   const color = { field: 'series', type: 'nominal', title: seriesTitle, ...(seriesOrder ? { sort: seriesOrder } : {}), legend: legend === 'none' ? null : { symbolOpacity: 1, symbolType: 'stroke', symbolStrokeWidth: 3, ...(legend === 'right' ? { orient: 'right' } : { orient: 'bottom', direction: 'horizontal', columns: 4 }) } };
   return [
     {
@@ -120,9 +129,13 @@ export function yDomain(points: CurvePoint[], minSpan: number, bounds?: [number,
   return { domain: [lo, hi], clipped };
 }
 
-/** Whole percents unless the range is so narrow that ticks would repeat. */
-function percentFormat(domain: [number, number] | undefined): string {
-  return domain && domain[1] - domain[0] < 0.05 ? '.1%' : '.0%';
+/**
+ * Percent tick labels with the decimals the tick step needs: whole percents on wide ranges, one
+ * decimal (trailing zero trimmed: 90%, 90.5%) on ranges under 20 points, where ticks fall on
+ * half points and whole percents would print "90%" twice.
+ */
+export function percentFormat(domain: [number, number] | undefined): string {
+  return domain && domain[1] - domain[0] < 0.2 ? '.1~%' : '.0%';
 }
 
 export interface CurvePanel {
@@ -179,7 +192,7 @@ export interface LearningPoint {
   chart: string; // which panel: "Training loss" / "Validation image accuracy"
 }
 
-export function learningCurveSpec(o: { title: string; points: LearningPoint[]; phaseBoundary?: number; seriesTitle: string }): VegaLiteSpec {
+export function learningCurveSpec(o: { title: string; points: LearningPoint[]; phaseBoundary?: number; seriesTitle: string; percentCharts?: string[] }): VegaLiteSpec {
   const charts = [...new Set(o.points.map((p) => p.chart))];
   const panel = (chart: string): VegaLiteSpec => ({
     width: 330,
@@ -191,7 +204,7 @@ export function learningCurveSpec(o: { title: string; points: LearningPoint[]; p
         mark: { type: 'line', strokeWidth: 1.6, point: chart.toLowerCase().includes('validation') ? { size: 16, filled: true } : false },
         encoding: {
           x: { field: 'x', type: 'quantitative', title: 'training step (joint, then retrain)' },
-          y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false } },
+          y: { field: 'value', type: 'quantitative', title: null, scale: { zero: false }, ...(o.percentCharts?.includes(chart) ? { axis: { format: '.0%' } } : {}) },
           color: { field: 'series', type: 'nominal', title: o.seriesTitle, legend: { orient: 'bottom', columns: 2, symbolType: 'stroke', symbolStrokeWidth: 3 } },
         },
       },

@@ -1,9 +1,10 @@
 /** One experiment's runs as the report sees them: plan + run directories + the metric choice. */
 import { relative } from 'node:path';
-import { MmrunError } from '../errors.ts';
-import { loadExperiment } from '../config/index.ts';
-import { planSweep, type Plan } from '../sweep/index.ts';
-import { availableMetrics, compareRuns, getDotted, type Comparison, type CompareOptions, type RunResult } from './aggregate.ts';
+import { ConfigError, MmrunError } from '../errors.ts';
+import type { LoadedExperiment } from '../config/index.ts';
+import { planExperiment } from '../plan-experiment.ts';
+import type { Plan } from '../sweep/index.ts';
+import { availableMetrics, compareRuns, controlProblems, getDotted, parseControl, type Comparison, type CompareOptions, type ControlArm, type RunResult } from './aggregate.ts';
 import { loadPlanRuns } from './load.ts';
 
 export const DEFAULT_METRICS = ['image_acc', 'text_acc', 'modality_gap', 'transfer_text_to_image_acc'];
@@ -14,12 +15,38 @@ export interface Study {
   runs: RunResult[];
   orphans: RunResult[];
   problems: string[];
+  /** The experiment as loaded (to locate `report.*` problems at file:line:col). */
+  experiment?: LoadedExperiment;
 }
 
 export function loadStudy(file: string, opts: { artifactsDir?: string } = {}): Study {
-  const plan = planSweep(loadExperiment(file));
+  const { loaded: experiment, plan } = planExperiment(file, { adoptLegacyRunsIn: opts.artifactsDir ?? true });
   const loaded = loadPlanRuns(plan, opts.artifactsDir);
-  return { plan, artifactsDir: loaded.artifactsDir, runs: loaded.runs, orphans: loaded.orphans, problems: loaded.problems };
+  return { plan, artifactsDir: loaded.artifactsDir, runs: loaded.runs, orphans: loaded.orphans, problems: loaded.problems, experiment };
+}
+
+/**
+ * The control arm: `--control` (as given), else `report.control` of the experiment file, else
+ * undefined (the default rule of compareRuns). Checked against the runs of the plan: an unknown
+ * key or a value no run has is an error naming the option, or the field at file:line:col.
+ */
+export function resolveControl(study: Study, option: string | undefined): ControlArm | undefined {
+  if (option !== undefined) {
+    const control = parseControl(option, 'option');
+    if (!control) throw new MmrunError(`--control '${option}': expected <path>=<value>, e.g. --control model.projection.dim=128 or --control ablation=baseline.`);
+    const problems = controlProblems(study.runs, control, `--control ${option}`);
+    if (problems.length) throw new MmrunError(problems[0]);
+    return control;
+  }
+  const written = study.plan.runs[0]?.config.report?.control ?? study.experiment?.config.report?.control;
+  if (!written || written === 'auto') return undefined;
+  const control = parseControl(written, 'file');
+  const problems = control ? controlProblems(study.runs, control, `report.control '${written}'`) : [`report.control '${written}': expected <path>=<value>`];
+  if (problems.length) {
+    if (study.experiment) throw new ConfigError(problems.map((p) => study.experiment!.locate(['report', 'control'], p)));
+    throw new MmrunError(`${study.plan.file}: ${problems[0]}`);
+  }
+  return control;
 }
 
 /** Throws a clear MmrunError when no run of the plan has finished. */
@@ -69,10 +96,11 @@ export function checkBy(by: string[] | undefined, study: Study): void {
   }
 }
 
-export function compareStudy(study: Study, opts: Omit<CompareOptions, 'metrics'> & { metrics?: string[] }): Comparison {
+export function compareStudy(study: Study, opts: Omit<CompareOptions, 'metrics' | 'control'> & { metrics?: string[]; control?: string }): Comparison {
   requireFinished(study);
   const metrics = chooseMetrics(opts.metrics, study.runs);
   checkBy(opts.by, study);
   if (opts.sort && !metrics.includes(opts.sort)) chooseMetrics([opts.sort], study.runs); // same error for an unknown metric
-  return compareRuns(study.runs, { ...opts, metrics });
+  const control = resolveControl(study, opts.control);
+  return compareRuns(study.runs, { ...opts, metrics, control });
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compareRuns, defaultBy, MIN_BOOTSTRAP_PAIRS, type ReportRunState, type RunResult } from '../../runner/report/aggregate.ts';
-import { bootstrapMeanCI, pairedTTest, summarize } from '../../runner/report/stats.ts';
+import { bcaMeanCI, pairedTTest, summarize } from '../../runner/report/stats.ts';
 
 function run(o: { ratio?: number; frac?: number; ablation?: string; seed: number; acc?: number; state?: ReportRunState }): RunResult {
   const coords: Record<string, unknown> = {};
@@ -43,22 +43,28 @@ describe('grouping over seeds', () => {
     )!;
     expect(d.n).toBe(4);
     expect(d.meanDiff).toBeCloseTo(0.0225, 12);
-    expect(d.p).toBeCloseTo(expected.p, 12);
-    expect(d.p!).toBeLessThan(0.01); // paired: significant although the arms' CIs overlap
+    expect(d.pRaw).toBeCloseTo(expected.p!, 12);
+    expect(d.pHolm).toBeCloseTo(expected.p!, 12); // a family of one arm: Holm changes nothing
+    expect(d.pHolm!).toBeLessThan(0.01); // paired: significant although the arms' CIs overlap
+    expect(d.verdict).toBe('better');
     expect(d.controlMean).toBeCloseTo(summarize(control).mean, 12);
     expect(d.bootstrapCi).toBeUndefined(); // 4 pairs: below MIN_BOOTSTRAP_PAIRS
   });
 
-  it('adds the seeded bootstrap CI of the mean paired difference from 5 pairs on', () => {
-    const gains = [0.02, 0.03, 0.025, 0.015, 0.01];
-    const runs = [0, 4].flatMap((ratio) => [0, 1, 2, 3, 4].map((seed) => run({ ratio, seed, acc: 0.6 + seed * 0.05 + (ratio ? gains[seed] : 0) })));
-    const d = compareRuns(runs, { metrics: ['image_acc'], bootstrap: { seed: 11 } }).rows[1].deltas.image_acc;
+  it('adds the seeded BCa bootstrap CI of the mean paired difference from 10 pairs on, never below', () => {
+    const gains = [0.02, 0.03, 0.025, 0.015, 0.01, 0.022, 0.018, 0.027, 0.012, 0.035];
+    const runsOf = (k: number) => [0, 4].flatMap((ratio) => gains.slice(0, k).map((g, seed) => run({ ratio, seed, acc: 0.5 + seed * 0.03 + (ratio ? g : 0) })));
+    const c9 = compareRuns(runsOf(9), { metrics: ['image_acc'] });
+    expect(c9.rows[1].deltas.image_acc.bootstrapCi).toBeUndefined();
+    expect(c9.maxPairs).toBe(9);
+    const d = compareRuns(runsOf(10), { metrics: ['image_acc'], bootstrap: { seed: 11 } }).rows[1].deltas.image_acc;
     expect(d.n).toBe(MIN_BOOTSTRAP_PAIRS);
-    const expected = bootstrapMeanCI(gains, { seed: 11 })!; // same resampling of the differences (up to float rounding of x - y)
-    expect(d.bootstrapCi![0]).toBeCloseTo(expected[0], 12);
-    expect(d.bootstrapCi![1]).toBeCloseTo(expected[1], 12);
+    expect(MIN_BOOTSTRAP_PAIRS).toBe(10);
+    const expected = bcaMeanCI(d.n ? gains : [], { seed: 11 })!;
+    expect(d.bootstrapCi![0]).toBeCloseTo(expected[0], 3);
+    expect(d.bootstrapCi![1]).toBeCloseTo(expected[1], 3);
     expect(d.bootstrapCi![0]).toBeGreaterThanOrEqual(0.01);
-    expect(d.bootstrapCi![1]).toBeLessThanOrEqual(0.03);
+    expect(d.bootstrapCi![1]).toBeLessThanOrEqual(0.035);
   });
 
   it('pairs by seed whatever the order of the runs, and only pairs that exist', () => {
@@ -114,7 +120,9 @@ describe('grouping over seeds', () => {
     expect(treated.counts).toEqual({ finished: 1, running: 1, queued: 0, failed: 2, killed: 0, missing: 1 });
     expect(treated.deltas.image_acc.n).toBe(1);
     expect(treated.deltas.image_acc.ci).toBeUndefined();
-    expect(treated.deltas.image_acc.p).toBeUndefined();
+    expect(treated.deltas.image_acc.pRaw).toBeUndefined();
+    expect(treated.deltas.image_acc.pHolm).toBeUndefined();
+    expect(treated.deltas.image_acc.note).toMatch(/one seed pair/);
     expect(c.unfinished.map((r) => r.state)).toEqual(['running', 'failed', 'missing']);
     expect(c.problems).toHaveLength(1);
     expect(c.problems[0]).toMatch(/no final metrics/);
@@ -123,7 +131,7 @@ describe('grouping over seeds', () => {
   it("compares ablations with the 'baseline' of the same cell when there is no ratio-0 arm", () => {
     const runs = ['baseline', 'separate'].flatMap((ablation) => [0, 1, 2].map((seed) => run({ frac: 0.1, ablation, seed, acc: 0.8 + seed * 0.01 - (ablation === 'separate' ? 0.03 : 0) })));
     const c = compareRuns(runs, { metrics: ['image_acc'] });
-    expect(c.control).toBe('ablation');
+    expect(c.control).toEqual({ key: 'ablation', value: 'baseline', origin: 'default' });
     const sep = c.rows.find((r) => r.values.ablation === 'separate')!;
     expect(sep.role).toBe('treated');
     expect(sep.deltas.image_acc.meanDiff).toBeCloseTo(-0.03, 12);
@@ -133,7 +141,7 @@ describe('grouping over seeds', () => {
   it('has no control and no deltas without a ratio-0 arm or ablations', () => {
     const runs = [0.1, 0.5].flatMap((frac) => [0, 1].map((seed) => run({ frac, seed, acc: frac })));
     const c = compareRuns(runs, { metrics: ['image_acc'] });
-    expect(c.control).toBe('none');
+    expect(c.control).toBeUndefined();
     expect(c.rows.every((r) => r.role === 'none' && Object.keys(r.deltas).length === 0)).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { curveSpec, yDomain, type CurvePoint } from '../../runner/report/plots.ts';
+import { curveSpec, learningCurveSpec, yDomain, type CurvePoint } from '../../runner/report/plots.ts';
 import { renderSvg } from '../../runner/report/render.ts';
 
 const pt = (x: number, mean: number, half?: number, series = 'a'): CurvePoint => ({ x, series, mean, lo: half === undefined ? undefined : mean - half, hi: half === undefined ? undefined : mean + half, n: 2 });
@@ -37,6 +37,33 @@ describe('rendering', () => {
     expect(svg).toContain('mark-area');
     expect(svg).toContain('mark-symbol');
     expect(svg).toContain('60%');
+  });
+
+  it('labels the x axis with the grid values as written (32 and 128, never "3e+1")', async () => {
+    const spec = curveSpec({ title: '', points: [pt(32, 0.6, 0.01), pt(128, 0.62, 0.01)], x: { field: 'x', title: 'model.projection.dim', values: [32, 128] }, yTitle: 'acc', proportion: true, seriesTitle: 's' });
+    const svg = await renderSvg(spec);
+    const labels = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+    expect(labels).toContain('32');
+    expect(labels).toContain('128');
+    expect(labels.join(' ')).not.toMatch(/e\+/);
+    // fractions keep their percent format; small ratios their decimals
+    const frac = await renderSvg(curveSpec({ title: '', points: [pt(0.01, 0.6), pt(0.1, 0.7)], x: { field: 'x', title: 'f', values: [0.01, 0.1], format: '~%' }, yTitle: 'acc', proportion: true, seriesTitle: 's' }));
+    expect(frac).toMatch(/>1%</);
+    expect(frac).toMatch(/>10%</);
+    const ratio = await renderSvg(curveSpec({ title: '', points: [pt(0, 0.6), pt(0.5, 0.65), pt(2, 0.7)], x: { field: 'x', title: 'r', values: [0, 0.5, 2] }, yTitle: 'acc', proportion: true, seriesTitle: 's' }));
+    expect(ratio).toMatch(/>0\.5</);
+  });
+
+  it('never prints the same percent twice on the y axis, and draws accuracies in percent everywhere', async () => {
+    const spec = curveSpec({ title: '', points: [pt(32, 0.882, 0.03), pt(128, 0.895, 0.03)], x: { field: 'x', title: 'dim', values: [32, 128] }, yTitle: 'acc', proportion: true, seriesTitle: 's' });
+    const labels = [...(await renderSvg(spec)).matchAll(/<text[^>]*>([^<]*%)<\/text>/g)].map((m) => m[1]);
+    expect(labels.length).toBeGreaterThan(3);
+    expect(new Set(labels).size).toBe(labels.length);
+    const learning = learningCurveSpec({ title: '', seriesTitle: 'arm', percentCharts: ['Validation image accuracy'], points: [0, 1, 2].flatMap((k) => [{ x: k * 10, series: 'a', value: 0.5 + k * 0.1, chart: 'Validation image accuracy' }, { x: k * 10, series: 'a', value: 2 - k * 0.5, chart: 'Training loss' }]) });
+    const svg = await renderSvg(learning);
+    expect(svg).toMatch(/>60%</);
+    expect(svg).not.toMatch(/>0\.6</);
+    expect(svg).toMatch(/>1\.[0-9]</); // the loss stays a number
   });
 
   it('refuses specs that would fetch data', async () => {

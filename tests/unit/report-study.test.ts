@@ -66,7 +66,8 @@ describe('a study read from its run directories', () => {
       // seed effects cancel in the pairs: the estimate is within its CI of the true gain
       expect(d.ci![0]).toBeLessThan(trueImageGain(ratio, frac, 'baseline'));
       expect(d.ci![1]).toBeGreaterThan(trueImageGain(ratio, frac, 'baseline'));
-      expect(d.p!).toBeLessThan(0.01);
+      expect(d.pHolm!).toBeLessThan(0.01);
+      expect(d.pHolm!).toBeGreaterThanOrEqual(d.pRaw!); // Holm over the 4 treated arms
     }
     const failed = c.unfinished.find((r) => r.state === 'failed')!;
     expect(failed.problem).toBe('oom: out of memory');
@@ -113,11 +114,11 @@ describe('a study read from its run directories', () => {
     const row = c.rows.find((r) => r.role === 'treated')!;
     const d = row.deltas.image_acc;
     const pts = (x: number) => (x * 100).toFixed(1);
-    expect(effectSentence(c, row, 'image_acc')).toBe(
-      `ratio 8: +${pts(d.meanDiff)} points image accuracy at 1% images, 95% CI [+${pts(d.ci![0])}, +${pts(d.ci![1])}], p ${d.p! < 0.001 ? '< 0.001' : `= ${d.p!.toFixed(3)}`}, n = 5`,
+    expect(effectSentence(c, row, 'image_acc')).toContain(
+      `ratio 8: +${pts(d.meanDiff)} points image accuracy at 1% images, 95% CI [+${pts(d.ci![0])}, +${pts(d.ci![1])}], p (Holm) ${d.pHolm! < 0.001 ? '< 0.001' : `= ${d.pHolm!.toFixed(3)}`}, n = 5; per-item test n/a (`,
     );
     const n = writeNarrative(c, { unfinished: [], orphans: [] });
-    expect(n.headline.join(' ')).toMatch(/1 of 1 arms improve image accuracy significantly \(paired t-test over seeds, p < 0.05, 95% CI excluding 0\)\./);
+    expect(n.headline.join(' ')).toMatch(/Against the control \(augmentation\.ratio = 0\), 1 of 1 arm improves image accuracy significantly \(paired t-test over seeds, Holm-adjusted over the 1 arm, p < 0\.05, 95% CI excluding 0\)\./);
   });
 });
 
@@ -138,7 +139,8 @@ describe('mmrun compare', () => {
     const { code, out } = await cli(['compare', s.file, '--metric', 'image_acc']);
     expect(code).toBe(0);
     const row = out.split('\n').find((l) => l.startsWith('ratio=4'))!;
-    expect(row).toMatch(/^ratio=4 +1\/1 +\d+\.\d +n\/a +[+-]\d+\.\d \(n=1\) +n\/a +n\/a +n\/a$/);
+    expect(row).toMatch(/^ratio=4 +1\/1 +\d+\.\d +n\/a +[+-]?\d+\.\d \(n=1\) +n\/a +n\/a +n\/a +n\/a$/);
+    expect(out).toMatch(/ratio=4: one seed pair: no interval, no test\./);
   });
 
   it('writes CSV, JSON and Markdown with the same numbers', async () => {
@@ -154,7 +156,7 @@ describe('mmrun compare', () => {
     expect(header.slice(0, 4)).toEqual(['augmentation.ratio', 'dataset.image_fraction', 'label', 'role']);
     const line = csv.find((l) => l.startsWith('4,'))!.split(',');
     expect(Number(line[header.indexOf('image_acc_mean')])).toBeCloseTo(treated.stats.image_acc.mean, 12);
-    expect(Number(line[header.indexOf('image_acc_p')])).toBeCloseTo(treated.deltas.image_acc.p, 12);
+    expect(Number(line[header.indexOf('image_acc_p_holm')])).toBeCloseTo(treated.deltas.image_acc.pHolm, 12);
 
     const md = (await cli(['compare', s.file, '--format', 'markdown', '--metric', 'image_acc', '--sort', 'image_acc'])).out;
     expect(md).toMatch(/^\| cell \| runs \| mean ± sd \| 95% CI \| Δ vs control/m);
