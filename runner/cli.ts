@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { MmrunError } from './errors.ts';
-import type { Command } from './commands/types.ts';
+import type { Command, CommandOption, OptionValues } from './commands/types.ts';
 
 // Commands load lazily so that `mmrun validate` does not pay for TensorFlow.js start-up.
 const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Promise<{ command: Command }>> = {
   ui: () => import('./commands/ui.ts'),
   compare: () => import('./commands/compare.ts'),
   report: () => import('./commands/report.ts'),
+  predict: () => import('./commands/predict.ts'),
 };
 
 async function printHelp(): Promise<void> {
@@ -43,6 +44,27 @@ function commandHelp(command: Command): string {
     }
   }
   return lines.join('\n');
+}
+
+/**
+ * Checks every integer option at the boundary: `--max-runs abc`, `--jobs 0` or `--port 1e9` is an
+ * error naming the option, never a limit silently turned off. Returns the values with numbers.
+ */
+export function parseIntegerOptions(options: Record<string, CommandOption>, values: OptionValues): OptionValues {
+  const out: OptionValues = { ...values };
+  for (const [name, o] of Object.entries(options)) {
+    const raw = values[name];
+    if (!o.integer || raw === undefined || typeof raw === 'boolean') continue;
+    const { min, max } = o.integer;
+    const text = String(raw).trim();
+    const n = /^[+]?\d+$/.test(text) ? Number(text) : NaN;
+    const range = max === undefined ? `≥ ${min}` : `from ${min} to ${max}`;
+    if (!Number.isSafeInteger(n) || n < min || (max !== undefined && n > max)) {
+      throw new MmrunError(`--${name} expects a whole number ${range}, got '${String(raw)}'.`);
+    }
+    out[name] = n;
+  }
+  return out;
 }
 
 function findCommand(argv: string[]): { key: string; rest: string[] } | undefined {
@@ -80,7 +102,14 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`mmrun ${found.key}: ${(err as Error).message}\n\n${commandHelp(command)}`);
     return 1;
   }
-  return command.run({ positionals: parsed.positionals, values: parsed.values as never });
+  let values;
+  try {
+    values = parseIntegerOptions(command.options ?? {}, parsed.values);
+  } catch (err) {
+    console.error(`mmrun ${found.key}: ${(err as Error).message}`);
+    return 1;
+  }
+  return command.run({ positionals: parsed.positionals, values });
 }
 
 const isEntry = process.argv[1] && /mmrun(\.js)?$|cli\.ts$/.test(process.argv[1]);

@@ -1,7 +1,7 @@
 import { MmrunError } from '../errors.ts';
-import { loadExperiment } from '../config/index.ts';
-import { planSweep, planSize, type Plan } from '../sweep/index.ts';
-import type { Command } from './types.ts';
+import { planExperiment } from '../plan-experiment.ts';
+import { planSize, type Plan } from '../sweep/index.ts';
+import { MAX_RUNS_OPTION, type Command } from './types.ts';
 
 function table(rows: string[][]): string {
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -23,11 +23,11 @@ export const command: Command = {
   usage: 'mmrun plan <file> [--json]',
   options: {
     json: { type: 'boolean', description: 'Print the RunSpecs as JSON' },
-    'max-runs': { type: 'string', description: 'Largest sweep accepted', default: '10000' },
+    'max-runs': MAX_RUNS_OPTION,
   },
   async run({ positionals, values }) {
     if (positionals.length !== 1) throw new MmrunError('mmrun plan: name one experiment file.');
-    const plan = planSweep(loadExperiment(positionals[0]), { maxRuns: Number(values['max-runs'] ?? 10000) });
+    const { plan } = planExperiment(positionals[0], { maxRuns: values['max-runs'] as number | undefined });
     console.log(values.json ? JSON.stringify(plan, null, 2) : formatPlan(plan));
     return 0;
   },

@@ -1,19 +1,20 @@
 import { ConfigError, MmrunError } from '../errors.ts';
-import { loadExperiment } from '../config/index.ts';
-import { planSweep } from '../sweep/index.ts';
-import type { Command } from './types.ts';
+import { checkBackendsInstalled } from '../model/backend/preflight.ts';
+import { planExperiment } from '../plan-experiment.ts';
+import { MAX_RUNS_OPTION, type Command } from './types.ts';
 
 export const command: Command = {
   name: 'validate',
   summary: 'Check experiment files; list every problem with file:line:col',
   usage: 'mmrun validate <file...>',
-  options: { 'max-runs': { type: 'string', description: 'Largest sweep accepted', default: '10000' } },
+  options: { 'max-runs': MAX_RUNS_OPTION },
   async run({ positionals, values }) {
     if (positionals.length === 0) throw new MmrunError('mmrun validate: name at least one experiment file.');
     let failed = 0;
     for (const file of positionals) {
       try {
-        const plan = planSweep(loadExperiment(file), { maxRuns: Number(values['max-runs'] ?? 10000) });
+        const { plan } = planExperiment(file, { maxRuns: values['max-runs'] as number | undefined });
+        checkBackendsInstalled(file, plan.runs.map((r) => r.config.model.backend));
         console.log(`${file}: valid (${plan.runs.length} run${plan.runs.length === 1 ? '' : 's'})`);
       } catch (err) {
         if (!(err instanceof MmrunError)) throw err;

@@ -4,12 +4,12 @@
  * is collected and thrown together as one ConfigError.
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { ConfigError, type Problem } from '../errors.ts';
 import { problemAtPath, type ConfigPath } from './locate.ts';
-import { deepMerge, isPlainObject, type Json } from './merge.ts';
-import { setPath, splitPath } from './paths.ts';
+import { deepMerge, isPlainObject, overrideValue, type Json } from './merge.ts';
+import { getPath, setPath, splitPath } from './paths.ts';
 import { resolvePresets } from './presets.ts';
 import { schemaAt, validateAndFill } from './schema.ts';
 import { checkSemantics } from './semantics.ts';
@@ -17,6 +17,7 @@ import { readSource, type SourceFile } from './source.ts';
 import { closest } from './suggest.ts';
 import type { Experiment } from './types.gen.ts';
 import { describeErrors, locateAll, type Located } from './validate.ts';
+import { checkLanguage } from './language.ts';
 
 export type { Experiment } from './types.gen.ts';
 export { checkSemantics } from './semantics.ts';
@@ -37,7 +38,33 @@ export interface LoadedExperiment {
 }
 
 /** Keys that do not shape a run, so sweeping them is meaningless. */
-const NOT_SWEEPABLE = new Set(['name', 'description', 'extends', 'grid', 'ablations', 'seeds', 'launcher', 'tracking', 'artifacts_dir']);
+const NOT_SWEEPABLE = new Set(['name', 'description', 'extends', 'grid', 'ablations', 'seeds', 'launcher', 'tracking', 'artifacts_dir', 'report']);
+
+function fileKind(abs: string): 'file' | 'directory' | 'missing' | 'loop' {
+  try {
+    return statSync(abs).isDirectory() ? 'directory' : 'file';
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ELOOP' ? 'loop' : 'missing';
+  }
+}
+
+/** The folder of the last file (in merge order) that wrote `path`: relative paths are relative to it. */
+function writerDir(sources: SourceFile[], path: string[], fallback: string): string {
+  for (let i = sources.length - 1; i >= 0; i--) if (getPath(sources[i].data, path) !== undefined) return dirname(sources[i].file);
+  return dirname(fallback);
+}
+
+/** Makes every dataset.path (base, grid values, ablations) absolute, relative to the file that wrote it. */
+function resolveDatasetPaths(config: Experiment, sources: SourceFile[], file: string): void {
+  const abs = (p: unknown, path: string[]) => (typeof p === 'string' && p !== '' && !isAbsolute(p) ? resolve(writerDir(sources, path, file), p) : p);
+  if (config.dataset.path) config.dataset.path = abs(config.dataset.path, ['dataset', 'path']) as string;
+  const grid = config.grid as Record<string, unknown[] | undefined>;
+  if (Array.isArray(grid['dataset.path'])) grid['dataset.path'] = grid['dataset.path'].map((p) => abs(p, ['grid', 'dataset.path']));
+  for (const [name, overrides] of Object.entries(config.ablations)) {
+    const o = overrides as Record<string, unknown> | null;
+    if (o && 'dataset.path' in o) o['dataset.path'] = abs(o['dataset.path'], ['ablations', name, 'dataset.path']);
+  }
+}
 
 function loadChain(file: string, stack: string[], problems: Problem[]): SourceFile[] {
   const { source, problems: own } = readSource(file);
@@ -49,10 +76,17 @@ function loadChain(file: string, stack: string[], problems: Problem[]): SourceFi
   parents.forEach((parent, i) => {
     const at: ConfigPath = typeof ext === 'string' ? ['extends'] : ['extends', i];
     const abs = resolve(dirname(file), parent);
-    if ([...stack, resolve(file)].includes(abs)) {
+    const kind = parent.trim() === '' ? 'empty' : fileKind(abs);
+    if (kind === 'empty') {
+      problems.push(problemAtPath([source], at, 'extends is empty: name a parent YAML file, relative to this file'));
+    } else if ([...stack, resolve(file)].includes(abs)) {
       const cycle = [...stack, resolve(file), abs].map((f) => f.split('/').pop()).join(' → ');
       problems.push(problemAtPath([source], at, `extends cycle: ${cycle}`));
-    } else if (!existsSync(abs)) {
+    } else if (kind === 'loop') {
+      problems.push(problemAtPath([source], at, `parent '${parent}' is a symbolic link loop (a link that leads back to itself; looked at ${abs})`));
+    } else if (kind === 'directory') {
+      problems.push(problemAtPath([source], at, `parent '${parent}' is a directory (${abs}); extends names a YAML file`));
+    } else if (kind === 'missing') {
       problems.push(problemAtPath([source], at, `parent file '${parent}' not found (looked for ${abs})`));
     } else {
       chain.push(...loadChain(abs, [...stack, resolve(file)], problems));
@@ -73,7 +107,8 @@ function mergeSources(sources: SourceFile[]): Record<string, Json> {
 
 /** Errors of a config with one override applied, keeping only those about the overridden path. */
 function overrideProblems(filled: Record<string, Json>, path: string[], value: unknown): Located[] {
-  const candidate = setPath(filled, path, value);
+  // The value a run gets: a map is merged onto the base value, as in the sweep expansion.
+  const candidate = setPath(filled, path, overrideValue(getPath(filled, path), value));
   const errors = validateAndFill(candidate);
   const pointer = '/' + path.join('/');
   return describeErrors(
@@ -131,12 +166,17 @@ export function loadExperiment(file: string): LoadedExperiment {
 
   const merged = mergeSources(sources);
   const filled = structuredClone(merged);
+  const language = checkLanguage(merged);
   const schemaErrors = validateAndFill(filled);
   const locate = (path: ConfigPath, message: string, at: 'key' | 'value' = 'value') => problemAtPath(sources, path, message, at);
-  if (schemaErrors.length) throw new ConfigError(locateAll(sources, describeErrors(schemaErrors, filled)));
+  if (schemaErrors.length || language.length) {
+    // A field the language check explained is not explained a second time by the schema.
+    const explained = (l: Located) => language.some((x) => x.path[0] === l.path[0] && (x.path.length === 1 || l.path.length === 1 || x.path[1] === l.path[1]));
+    throw new ConfigError(locateAll(sources, [...language, ...describeErrors(schemaErrors, filled).filter((l) => !explained(l))]));
+  }
 
   const unresolved = filled as unknown as Experiment;
-  if (unresolved.dataset.path && !isAbsolute(unresolved.dataset.path)) unresolved.dataset.path = resolve(dirname(file), unresolved.dataset.path);
+  resolveDatasetPaths(unresolved, sources, file);
   const config: Experiment = { ...structuredClone(unresolved), model: resolvePresets(unresolved.model) };
 
   const later = [...checkOverrides(config, filled), ...(Object.keys(config.grid).length === 0 ? checkSemantics(config) : [])];

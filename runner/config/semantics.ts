@@ -1,5 +1,6 @@
 /** Checks the schema cannot express, on a resolved config. Pure: returns located messages. */
-import { checkAugmentation } from '../data/augment/validate.ts';
+import { trackingUriProblem } from '../track/uri.ts';
+import { augmentationProblems } from './augmentation.ts';
 import type { Experiment } from './types.gen.ts';
 import type { Located } from './validate.ts';
 
@@ -24,19 +25,12 @@ export function checkSemantics(c: Experiment): Located[] {
   if (c.training.retrain.enabled && !c.training.joint.enabled) {
     out.push({ path: ['training', 'retrain', 'enabled'], at: 'value', message: 'retrain starts from the joint checkpoint: training.joint must be enabled too' });
   }
-  if (c.augmentation.method !== 'none') {
-    // The augmentation's own rules (prompt placeholders, EDA rates that do nothing, URLs).
-    try {
-      checkAugmentation(c.augmentation, c.augmentation.ratio);
-    } catch (err) {
-      const message = (err as Error).message;
-      const field = /augmentation\.[a-z_.]+[a-z_]/.exec(message)?.[0] ?? 'augmentation.method';
-      out.push({ path: field.split('.'), at: 'value', message });
-    }
-  }
+  out.push(...augmentationProblems(c.augmentation));
   const classes = c.dataset.class_names?.length;
   if (classes !== undefined && c.dataset.source === 'mnist' && classes !== 10) {
     out.push({ path: ['dataset', 'class_names'], at: 'value', message: `MNIST has 10 classes, class_names lists ${classes}` });
   }
+  const uriProblem = c.tracking?.uri ? trackingUriProblem(c.tracking.uri) : undefined;
+  if (uriProblem) out.push({ path: ['tracking', 'uri'], at: 'value', message: uriProblem });
   return out;
 }

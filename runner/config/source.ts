@@ -1,10 +1,13 @@
 /**
  * Reads one YAML file into a document that remembers source positions, turning every way a file
- * can be unreadable into located problems (missing, directory, huge, not UTF-8, YAML errors,
- * duplicate keys, tabs, alias bombs).
+ * can be unreadable into located problems (missing, directory, symlink loop, huge, not UTF-8, YAML
+ * errors, duplicate keys, tabs, alias bombs), and rejecting what JSON cannot hold or what would
+ * touch object prototypes (non-finite numbers; __proto__, constructor, prototype keys).
+ * YAML 1.1 merge keys (`<<: *base`) are supported: the anchored map's keys are merged in, keys
+ * written beside `<<` win.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { Document, LineCounter, parseDocument, isAlias, visit } from 'yaml';
+import { Document, LineCounter, parseDocument, isAlias, isScalar, visit } from 'yaml';
 import type { Problem } from '../errors.ts';
 import type { Json } from './merge.ts';
 
@@ -53,7 +56,10 @@ function readText(file: string): { text?: string; problem?: Problem } {
   let stat;
   try {
     stat = statSync(file);
-  } catch {
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') return { problem: { file, line: 0, col: 0, message: 'a symbolic link loop (a link that leads back to itself), not a YAML file' } };
+    if (code === 'EACCES') return { problem: { file, line: 0, col: 0, message: 'permission denied: the file cannot be read' } };
     return { problem: { file, line: 0, col: 0, message: 'file not found (expected a YAML experiment file)' } };
   }
   if (stat.isDirectory()) return { problem: { file, line: 0, col: 0, message: 'is a directory, expected a YAML experiment file' } };
@@ -73,6 +79,29 @@ function readText(file: string): { text?: string; problem?: Problem } {
   }
 }
 
+/** Keys that would reach an object's prototype in JavaScript: never a config field. */
+export const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Values and keys the language cannot honour, located where they are written. */
+function unsafeContent(file: string, text: string, doc: Document, lines: LineCounter): Problem[] {
+  const problems: Problem[] = [];
+  visit(doc, {
+    Pair(_, pair) {
+      if (isScalar(pair.key) && FORBIDDEN_KEYS.has(String(pair.key.value))) {
+        const key = String(pair.key.value);
+        problems.push(problemAt(file, text, lines, pair.key.range?.[0] ?? 0, `'${key}' cannot be used as a key: mmrun rejects __proto__, constructor and prototype anywhere in a file (no config field has these names)`));
+      }
+    },
+    Scalar(_, node) {
+      if (typeof node.value === 'number' && !Number.isFinite(node.value)) {
+        const written = node.source ?? String(node.value);
+        problems.push(problemAt(file, text, lines, node.range?.[0] ?? 0, `'${written}' is not a finite number: settings must be finite (JSON records and MLflow cannot hold infinity or NaN)`));
+      }
+    },
+  });
+  return problems;
+}
+
 const YAML_MESSAGES: Record<string, string> = {
   DUPLICATE_KEY: 'duplicate key: each key may appear once in a map',
   TAB_AS_INDENT: 'tab used for indentation: YAML indents with spaces only',
@@ -82,7 +111,7 @@ export function readSource(file: string): { source?: SourceFile; problems: Probl
   const { text, problem } = readText(file);
   if (problem) return { problems: [problem] };
   const lines = new LineCounter();
-  const doc = parseDocument(text!, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, keepSourceTokens: false });
+  const doc = parseDocument(text!, { lineCounter: lines, uniqueKeys: true, merge: true, prettyErrors: false, keepSourceTokens: false });
   const problems: Problem[] = doc.errors.map((e) => {
     const base = YAML_MESSAGES[e.code];
     const detail = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
@@ -93,6 +122,7 @@ export function readSource(file: string): { source?: SourceFile; problems: Probl
     }
     return problemAt(file, text!, lines, e.pos[0], message);
   });
+  problems.push(...unsafeContent(file, text!, doc, lines));
   if (problems.length) return { problems };
   let data: Json;
   try {

@@ -15,7 +15,14 @@ export interface Located {
 
 const COMPARISONS: Record<string, string> = { '>=': '≥', '<=': '≤', '>': '>', '<': '<' };
 
-const show = (v: unknown): string => (typeof v === 'string' ? `"${v}"` : JSON.stringify(v));
+/** A value as the user wrote it; never JSON's "null" for a missing or non-finite value. */
+const show = (v: unknown): string => {
+  if (typeof v === 'string') return `"${v}"`;
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null (an empty value)';
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
+  return JSON.stringify(v);
+};
 
 function pathOf(instancePath: string): string[] {
   return instancePath

@@ -1,8 +1,10 @@
 /** Sweep expansion: grid (cartesian product) × (baseline + ablations) × seeds → RunSpecs. Pure. */
 import type { Experiment } from '../config/types.gen.ts';
 import { resolvePresets } from '../config/presets.ts';
-import { setPath, splitPath } from '../config/paths.ts';
-import { runId } from './identity.ts';
+import { overrideValue } from '../config/merge.ts';
+import { getPath, setPath, splitPath } from '../config/paths.ts';
+import { validateAndFill } from '../config/schema.ts';
+import { runId, type SourceHashes } from './identity.ts';
 
 export interface RunSpec {
   /** Hash of the canonical resolved config, seed included. */
@@ -19,6 +21,9 @@ export interface RunSpec {
 }
 
 export const BASELINE = 'baseline';
+
+/** How many seeds, without listing them (a sweep is counted before it is expanded). */
+export const seedCount = (seeds: Experiment['seeds']): number => (typeof seeds === 'number' ? seeds : seeds.length);
 
 export function seedList(seeds: Experiment['seeds']): number[] {
   return typeof seeds === 'number' ? Array.from({ length: seeds }, (_, i) => i) : [...seeds];
@@ -41,10 +46,18 @@ function runName(coords: Record<string, unknown>, ablation: string, seed: number
   return parts.join(' ');
 }
 
-/** Applies a run's overrides to the config as written (before presets), then fills the presets. */
+/**
+ * Applies a run's overrides to the config as written (before presets): a map is deep-merged onto
+ * the base value exactly as `extends` merges maps, then schema defaults fill what a new map lacks
+ * (e.g. a partial early_stopping) and the presets fill the model sizes.
+ */
 export function applyOverrides(unresolved: Experiment, overrides: Record<string, unknown>): Experiment {
   let config = unresolved;
-  for (const [path, value] of Object.entries(overrides)) config = setPath(config, splitPath(path), value);
+  for (const [dotted, value] of Object.entries(overrides)) {
+    const path = splitPath(dotted);
+    config = setPath(config, path, overrideValue(getPath(config, path), value));
+  }
+  if (Object.keys(overrides).length > 0) validateAndFill(config); // problems were reported when the file was loaded
   return { ...config, model: resolvePresets(config.model) };
 }
 
@@ -52,7 +65,7 @@ export function applyOverrides(unresolved: Experiment, overrides: Record<string,
  * Every run of the sweep, in a stable order: grid cells, then ablations (baseline first), then seeds.
  * `unresolved` has schema defaults but not presets, so an override of `model.*.preset` fills its own sizes.
  */
-export function expandRuns(unresolved: Experiment): RunSpec[] {
+export function expandRuns(unresolved: Experiment, opts: { sources?: SourceHashes } = {}): RunSpec[] {
   const runs: RunSpec[] = [];
   const ablations = [[BASELINE, {}], ...Object.entries(unresolved.ablations)] as [string, Record<string, unknown>][];
   for (const coords of gridCells(unresolved.grid)) {
@@ -60,7 +73,7 @@ export function expandRuns(unresolved: Experiment): RunSpec[] {
       const resolved = applyOverrides(unresolved, { ...coords, ...overrides });
       for (const seed of seedList(unresolved.seeds)) {
         const config: Experiment = { ...structuredClone(resolved), grid: {}, ablations: {}, seeds: [seed] };
-        runs.push({ id: runId(config, seed), name: runName(coords, ablation, seed), coords, ablation, seed, config });
+        runs.push({ id: runId(config, seed, opts), name: runName(coords, ablation, seed), coords, ablation, seed, config });
       }
     }
   }

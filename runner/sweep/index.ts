@@ -3,12 +3,12 @@ import { ConfigError, MmrunError, type Problem } from '../errors.ts';
 import type { LoadedExperiment } from '../config/index.ts';
 import { checkSemantics } from '../config/semantics.ts';
 import type { ConfigPath } from '../config/locate.ts';
-import { BASELINE, expandRuns, seedList, type RunSpec } from './expand.ts';
-import { shortHash } from './identity.ts';
+import { BASELINE, expandRuns, seedCount, type RunSpec } from './expand.ts';
+import { shortHash, type SourceHashes } from './identity.ts';
 
 export type { RunSpec } from './expand.ts';
-export { BASELINE, expandRuns, gridCells, seedList, applyOverrides } from './expand.ts';
-export { canonicalJson, shortHash, runId, datasetKey, jointKey, augmentationKey } from './identity.ts';
+export { BASELINE, expandRuns, gridCells, seedList, seedCount, applyOverrides } from './expand.ts';
+export { canonicalJson, shortHash, runId, legacyRunId, runIdentity, datasetKey, jointKey, augmentationKey, IDENTITY_VERSION, type SourceHashes } from './identity.ts';
 
 export interface Plan {
   experiment: string;
@@ -26,7 +26,7 @@ function factorsOf(loaded: LoadedExperiment): Plan['factors'] {
   return {
     grid: Object.fromEntries(Object.entries(grid).map(([k, v]) => [k, v?.length ?? 0])),
     ablations: Object.keys(ablations).length,
-    seeds: seedList(seeds).length,
+    seeds: seedCount(seeds),
   };
 }
 
@@ -35,22 +35,43 @@ export function planSize(f: Plan['factors']): number {
 }
 
 /** Where a per-run problem at `path` should point: the override that set it, if any. */
-function overrideLocation(run: RunSpec, path: readonly (string | number)[]): ConfigPath {
+function overrideLocation(run: RunSpec, overrides: Record<string, unknown>, path: readonly (string | number)[], inBase: boolean): ConfigPath {
   const dotted = path.join('.');
-  if (dotted in run.coords) return ['grid', dotted];
-  if (run.ablation !== BASELINE) return ['ablations', run.ablation, dotted];
+  // The override that wrote this field, or a whole map holding it (grid over `training.joint`), or a field inside it.
+  const covers = (key: string) => key === dotted || dotted.startsWith(key + '.') || key.startsWith(dotted + '.');
+  const coord = Object.keys(run.coords).find(covers);
+  if (coord) return ['grid', coord];
+  const key = run.ablation !== BASELINE ? Object.keys(overrides).find(covers) : undefined;
+  if (key) return ['ablations', run.ablation, key];
+  if (inBase) return path;
+  // A problem the base config does not have comes from this run's overrides, even about another field.
+  const first = Object.keys(run.coords)[0];
+  if (first !== undefined) return ['grid', first];
+  if (run.ablation !== BASELINE) return ['ablations', run.ablation];
   return path;
 }
 
-export function planSweep(loaded: LoadedExperiment, opts: { maxRuns?: number } = {}): Plan {
+export interface PlanOptions {
+  /** Largest sweep accepted (default DEFAULT_MAX_RUNS); the size is counted before anything is expanded. */
+  maxRuns?: number;
+  /** Content hashes of the source data by absolute dataset.path (runner/plan-experiment.ts computes them). */
+  sources?: SourceHashes;
+}
+
+/** Refuses a sweep above `maxRuns` before expanding it, so that no command can hang on a huge sweep. */
+export function checkPlanSize(loaded: LoadedExperiment, maxRuns = DEFAULT_MAX_RUNS): Plan['factors'] {
   const factors = factorsOf(loaded);
   const size = planSize(factors);
-  const maxRuns = opts.maxRuns ?? DEFAULT_MAX_RUNS;
   if (size > maxRuns) {
     const parts = [...Object.entries(factors.grid).map(([k, n]) => `${n} (${k})`), `${factors.ablations + 1} (baseline + ablations)`, `${factors.seeds} (seeds)`];
     throw new MmrunError(`${loaded.file}: the sweep expands to ${size.toLocaleString('en')} runs = ${parts.join(' × ')}, above the maximum of ${maxRuns.toLocaleString('en')}.`, 'Shrink the grid, or raise the limit with --max-runs.');
   }
-  const runs = expandRuns(loaded.unresolved);
+  return factors;
+}
+
+export function planSweep(loaded: LoadedExperiment, opts: PlanOptions = {}): Plan {
+  const factors = checkPlanSize(loaded, opts.maxRuns);
+  const runs = expandRuns(loaded.unresolved, { sources: opts.sources });
   const problems: Problem[] = [];
   const seen = new Set<string>();
   const report = (path: ConfigPath, message: string, at: 'key' | 'value' = 'value') => {
@@ -61,9 +82,10 @@ export function planSweep(loaded: LoadedExperiment, opts: { maxRuns?: number } =
       problems.push(p);
     }
   };
+  const inBase = new Set(checkSemantics(loaded.config).map((l) => `${l.path.join('.')}|${l.message}`));
   for (const run of runs) {
     for (const l of checkSemantics(run.config)) {
-      const where = overrideLocation(run, l.path);
+      const where = overrideLocation(run, (loaded.unresolved.ablations[run.ablation] ?? {}) as Record<string, unknown>, l.path, inBase.has(`${l.path.join('.')}|${l.message}`));
       report(where, where === l.path ? l.message : `in run "${run.name}": ${l.message}`, where === l.path ? l.at : 'key');
     }
   }

@@ -1,0 +1,148 @@
+/**
+ * The one planning path every command takes: load the file, refuse a sweep too large before
+ * expanding it, fingerprint the source data a run id depends on (runner/data, the I/O half), then
+ * plan (runner/sweep, pure). A missing or unreadable dataset.path is a located problem here.
+ */
+import { ConfigError, MmrunError, type Problem } from './errors.ts';
+import { loadExperiment, type LoadedExperiment } from './config/index.ts';
+import type { ConfigPath } from './config/locate.ts';
+import { sourceFingerprint } from './data/sources/fingerprint.ts';
+import { checkPlanSize, legacyRunId, planSweep, runId, type Plan, type SourceHashes } from './sweep/index.ts';
+import { migrateRunDir, otherRunDirs } from './track/legacy-runs.ts';
+import { existsSync, mkdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+
+export interface PlanExperimentOptions {
+  maxRuns?: number;
+  env?: NodeJS.ProcessEnv;
+  /**
+   * Commands that look runs up (run, status, compare, sync): rename run directories written by
+   * the previous id scheme to their current id, once. The artifacts folder to use (true: the config's).
+   */
+  adoptLegacyRunsIn?: string | true;
+  /** `mmrun run`: the artifacts folder must be a writable folder (checked at once, before anything else). */
+  writableArtifacts?: boolean;
+}
+
+/** Every dataset.path a run of the sweep can use, with where it was written. */
+function datasetPaths(loaded: LoadedExperiment): { path: string; source: string; where: ConfigPath }[] {
+  const u = loaded.unresolved;
+  const out: { path: string; source: string; where: ConfigPath }[] = [];
+  if (u.dataset.path) out.push({ path: u.dataset.path, source: u.dataset.source, where: ['dataset', 'path'] });
+  (u.grid['dataset.path'] ?? []).forEach((p, i) => typeof p === 'string' && out.push({ path: p, source: u.dataset.source, where: ['grid', 'dataset.path', i] }));
+  for (const [name, overrides] of Object.entries(u.ablations)) {
+    const o = overrides as Record<string, unknown> | null;
+    const p = o?.['dataset.path'];
+    if (typeof p === 'string') out.push({ path: p, source: u.dataset.source, where: ['ablations', name, 'dataset.path'] });
+  }
+  return out;
+}
+
+/** Content hashes of the sweep's source folders; a folder that cannot be read is a located problem. */
+export function sourceHashesOf(loaded: LoadedExperiment, env: NodeJS.ProcessEnv = process.env): SourceHashes {
+  const hashes: Record<string, string> = {};
+  const problems: Problem[] = [];
+  for (const { path, source, where } of datasetPaths(loaded)) {
+    if (path in hashes) continue;
+    try {
+      hashes[path] = sourceFingerprint({ source: source as 'idx', path }, { env });
+    } catch (err) {
+      if (!(err instanceof MmrunError)) throw err;
+      problems.push(loaded.locate(where, err.message));
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return hashes;
+}
+
+/**
+ * Finds run directories of the previous id scheme that belong to this plan and renames them to
+ * their current id. A directory belongs when its name is the v1 id of its own recorded config
+ * (so it was written by v1) and the current rules give that config one of the plan's ids.
+ * Only runs that ended (finished, failed, killed) are moved: a live worker keeps its directory.
+ */
+export function adoptLegacyRuns(plan: Plan, artifactsDir: string, env: NodeJS.ProcessEnv = process.env): { from: string; to: string }[] {
+  const planned = new Set(plan.runs.map((r) => r.id));
+  const missing = plan.runs.filter((r) => !existsSync(join(artifactsDir, 'runs', r.id, 'spec.json')));
+  if (missing.length === 0) return [];
+  const wanted = new Set(missing.map((r) => r.id));
+  const moved: { from: string; to: string }[] = [];
+  for (const { id, spec, state } of otherRunDirs(artifactsDir, planned)) {
+    if (!spec.config || typeof spec.seed !== 'number' || (state !== 'finished' && state !== 'failed' && state !== 'killed')) continue;
+    let current: string;
+    try {
+      if (legacyRunId(spec.config, spec.seed) !== id) continue;
+      const path = spec.config.dataset?.path;
+      const sources = path ? { [path]: sourceFingerprint({ source: spec.config.dataset.source, path }, { env }) } : {};
+      current = runId(spec.config, spec.seed, { sources });
+    } catch {
+      continue; // its source data is gone or its config predates fields we need: leave it as it is
+    }
+    if (!wanted.has(current)) continue;
+    migrateRunDir(artifactsDir, id, current);
+    wanted.delete(current);
+    moved.push({ from: id, to: current });
+  }
+  return moved;
+}
+
+/**
+ * Creates `dir` one level at a time. Node's recursive mkdir never returns under /proc (it retries
+ * ENOENT for ever), so a bad artifacts_dir must not reach it.
+ */
+function mkdirLevels(dir: string): void {
+  const missing: string[] = [];
+  let p = dir;
+  while (!existsSync(p)) {
+    missing.unshift(p);
+    const parent = dirname(p);
+    if (parent === p) break;
+    p = parent;
+  }
+  for (const level of missing) mkdirSync(level);
+}
+
+/** The path with symbolic links of its existing part resolved (a link into /proc is under /proc). */
+function realLocation(abs: string): string {
+  let p = abs;
+  const rest: string[] = [];
+  while (!existsSync(p) && dirname(p) !== p) {
+    rest.unshift(basename(p));
+    p = dirname(p);
+  }
+  try {
+    return join(realpathSync(p), ...rest);
+  } catch {
+    return abs;
+  }
+}
+
+/** A clear error at once when the artifacts folder cannot hold run directories. */
+export function assertWritableArtifactsDir(dir: string): void {
+  const abs = resolve(dir);
+  const fail = (why: string) => {
+    throw new MmrunError(`artifacts_dir ${abs}: ${why}`, 'Set artifacts_dir in the experiment file to a folder you can write to.');
+  };
+  if (/^\/(proc|sys|dev)(\/|$)/.test(realLocation(abs))) fail('is under a kernel file system (/proc, /sys or /dev), not a place for files');
+  if (existsSync(abs) && !statSync(abs).isDirectory()) fail('is a file, not a folder');
+  const probe = join(abs, `.mmrun-write-test-${process.pid}`);
+  try {
+    mkdirLevels(abs);
+    writeFileSync(probe, '');
+    rmSync(probe, { force: true });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why: Record<string, string> = { EACCES: 'permission denied', EPERM: 'permission denied', EROFS: 'read-only file system', ENOSPC: 'the disk is full', ENOTDIR: 'a part of the path is a file, not a folder' };
+    fail(`cannot be written (${why[e.code ?? ''] ?? e.message})`);
+  }
+}
+
+export function planExperiment(file: string, opts: PlanExperimentOptions = {}): { loaded: LoadedExperiment; plan: Plan; adopted: { from: string; to: string }[] } {
+  const loaded = loadExperiment(file);
+  checkPlanSize(loaded, opts.maxRuns);
+  if (opts.writableArtifacts) assertWritableArtifactsDir(loaded.config.artifacts_dir);
+  const plan = planSweep(loaded, { maxRuns: opts.maxRuns, sources: sourceHashesOf(loaded, opts.env) });
+  const where = opts.adoptLegacyRunsIn === true ? loaded.config.artifacts_dir : opts.adoptLegacyRunsIn;
+  const adopted = where !== undefined ? adoptLegacyRuns(plan, resolve(where), opts.env) : [];
+  return { loaded, plan, adopted };
+}
