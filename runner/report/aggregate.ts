@@ -12,9 +12,9 @@
  * the raw p is kept beside it. Only finished runs enter statistics; the others are counted.
  */
 import { MmrunError } from '../errors.ts';
-import { decodeBits, discordant, isItemMetric, type ItemResults } from './items.ts';
+import { addNet, countCorrect, decodeBits, discordant, isItemMetric, type ItemResults } from './items.ts';
 import { lowerIsBetter, metricRange } from './metrics.ts';
-import { bcaPairedDiffCI, holmAdjust, MIN_BOOTSTRAP_N, mcnemarExact, pairedTTest, summarize, type BootstrapOptions, type Interval, type Summary } from './stats.ts';
+import { bcaPairedDiffCI, holmAdjust, itemNetTest, MIN_BOOTSTRAP_N, mcnemarExact, pairedTTest, summarize, type BootstrapOptions, type Interval, type Summary } from './stats.ts';
 import { formatNumber, roundsToZero } from './units.ts';
 
 export const RATIO_PATH = 'augmentation.ratio';
@@ -59,12 +59,13 @@ export interface ItemPair {
   b: number; // items only the treated run gets right
   c: number; // items only the control run gets right
   items: number;
-  p: number;
+  /** Exact McNemar p of this seed pair alone, unadjusted (JSON shows it only with --raw-p). */
+  pRaw: number;
 }
 
 export interface ItemEvidence {
   pairs: ItemPair[];
-  /** Pooled over the seed pairs: exact McNemar on the summed discordant items (see docs/statistics.md). */
+  /** Pooled over the seed pairs, each test item one unit: itemNetTest on the per-item net (see docs/statistics.md). */
   pooled?: { b: number; c: number; items: number; pRaw: number; pHolm?: number };
   /** Seed pairs without usable per-item results, and why ("older run without items.json"). */
   missing: { seed: number; reason: string }[];
@@ -362,19 +363,33 @@ export function compareRuns(runs: readonly RunResult[], opts: CompareOptions): C
         const a: number[] = [];
         const b: number[] = [];
         const pairs: [RunResult, RunResult][] = [];
+        const unpaired: number[] = []; // seeds with the metric whose control run lacks it (or is absent)
         for (const r of members) {
-          const c = controls.get(pairKey(r, control, keyIsGridAxis));
-          if (!c) continue;
-          controlRows.add(labelOf(by, Object.fromEntries(by.map((k) => [k, valueOf(c, k)]))));
           const x = usable(r) ? r.final![m] : undefined;
-          const y = usable(c) ? c.final![m] : undefined;
-          if (typeof x === 'number' && typeof y === 'number' && Number.isFinite(x) && Number.isFinite(y)) {
+          const has = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+          const c = controls.get(pairKey(r, control, keyIsGridAxis));
+          if (c) controlRows.add(labelOf(by, Object.fromEntries(by.map((k) => [k, valueOf(c, k)]))));
+          const y = c && usable(c) ? c.final![m] : undefined;
+          if (has(x) && has(y)) {
             a.push(x);
             b.push(y);
-            pairs.push([r, c]);
-          }
+            pairs.push([r, c!]);
+          } else if (has(x)) unpaired.push(r.seed);
         }
-        deltas[m] = pairedDelta(m, a, b, opts.bootstrap);
+        // Rows that pool cells (--by leaving axes out) hold several pairs per seed; those share the
+        // seed's randomness (e.g. one joint phase), so the seed stays the unit: average within it first.
+        const perSeed = averageBySeed(
+          pairs.map(([r]) => r.seed),
+          a,
+          b,
+        );
+        deltas[m] = pairedDelta(m, perSeed.a, perSeed.b, opts.bootstrap);
+        if (unpaired.length) {
+          const seeds = unpaired.sort((p, q) => p - q).join(', ');
+          const k = unpaired.length;
+          const why = `${k} run${k === 1 ? '' : 's'} (seed${k === 1 ? '' : 's'} ${seeds}) ${k === 1 ? 'has' : 'have'} no finished control run with ${m} for the same seed: left out of Δ`;
+          deltas[m].note = deltas[m].note ? `${deltas[m].note}; ${why}` : why;
+        }
         if (isItemMetric(m) && pairs.length) deltas[m].items = itemEvidence(m, pairs);
       }
       if (controlRows.size === 1) controlLabel = [...controlRows][0];
@@ -440,6 +455,22 @@ export function compareRuns(runs: readonly RunResult[], opts: CompareOptions): C
   };
 }
 
+/** Means of a and b per seed (in first-seen order): one pair per seed. */
+function averageBySeed(seeds: number[], a: number[], b: number[]): { a: number[]; b: number[] } {
+  if (new Set(seeds).size === seeds.length) return { a, b };
+  const sums = new Map<number, [number, number, number]>();
+  seeds.forEach((s, i) => {
+    const acc = sums.get(s) ?? [0, 0, 0];
+    sums.set(s, [acc[0] + a[i], acc[1] + b[i], acc[2] + 1]);
+  });
+  const out = { a: [] as number[], b: [] as number[] };
+  for (const [x, y, k] of sums.values()) {
+    out.a.push(x / k);
+    out.b.push(y / k);
+  }
+  return out;
+}
+
 function clipToRange(s: Summary, range: [number, number] | undefined): Summary {
   if (!s.ci || !range) return s;
   return { ...s, ci: [Math.max(range[0], s.ci[0]), Math.min(range[1], s.ci[1])] };
@@ -453,9 +484,9 @@ function pairedDelta(metric: string, a: number[], b: number[], bootstrap?: Boots
   const zero = n > 0 && roundsToZero(metric, base.mean);
   let note: string | undefined;
   if (n === 1) note = 'one seed pair: no interval, no test';
-  else if (n >= 2 && !(base.std > 0)) {
+  else if (n >= 2 && test?.p === undefined) {
     note =
-      base.mean === 0
+      d.every((x) => x === 0)
         ? `identical in all ${n} pairs: no difference, no test`
         : `all ${n} pairs differ by exactly ${formatNumber(metric, base.mean, true)} (zero variance): too few distinct values for a test`;
   } else if (zero && n >= 2) note = 'the difference rounds to 0: not an effect at this precision';
@@ -475,6 +506,7 @@ function pairedDelta(metric: string, a: number[], b: number[], bootstrap?: Boots
 
 function itemEvidence(metric: string, pairs: [RunResult, RunResult][]): ItemEvidence {
   const out: ItemEvidence = { pairs: [], missing: [] };
+  const nets = new Map<string, Int32Array>(); // per test split: per-item net over the seed pairs
   for (const [t, c] of pairs) {
     const why = itemProblem(t, metric) ?? itemProblem(c, metric);
     if (why) {
@@ -486,14 +518,23 @@ function itemEvidence(metric: string, pairs: [RunResult, RunResult][]): ItemEvid
       continue;
     }
     const n = t.items!.n;
-    const d = discordant(decodeBits(t.items!.correct[metric as 'image_acc']!, n), decodeBits(c.items!.correct[metric as 'image_acc']!, n), n);
-    out.pairs.push({ seed: t.seed, ...d, p: mcnemarExact(d.b, d.c) });
+    const treatedBits = decodeBits(t.items!.correct[metric as 'image_acc']!, n);
+    const controlBits = decodeBits(c.items!.correct[metric as 'image_acc']!, n);
+    const d = discordant(treatedBits, controlBits, n);
+    out.pairs.push({ seed: t.seed, ...d, pRaw: mcnemarExact(d.b, d.c) });
+    const split = `${t.items!.testSet}:${n}`;
+    const net = nets.get(split) ?? new Int32Array(n);
+    addNet(net, treatedBits, controlBits);
+    nets.set(split, net);
   }
   if (out.pairs.length) {
     const b = out.pairs.reduce((s, p) => s + p.b, 0);
     const c = out.pairs.reduce((s, p) => s + p.c, 0);
     const items = out.pairs.reduce((s, p) => s + p.items, 0);
-    out.pooled = { b, c, items, pRaw: mcnemarExact(b, c) };
+    // The seed pairs reuse the same test items: summing their discordant counts into one McNemar
+    // test would count an item once per seed as if independent (anti-conservative); one unit per item.
+    const allNets = [...nets.values()].flatMap((net) => Array.from(net));
+    out.pooled = { b, c, items, pRaw: itemNetTest(allNets) };
   }
   return out;
 }
@@ -501,7 +542,14 @@ function itemEvidence(metric: string, pairs: [RunResult, RunResult][]): ItemEvid
 function itemProblem(run: RunResult, metric: string): string | undefined {
   if (run.itemsProblem) return `${run.name}: ${run.itemsProblem}`;
   if (!run.items) return `${run.name} has no items.json (run before per-item results were stored)`;
-  if (!run.items.correct[metric as 'image_acc']) return `${run.name} has no per-item ${metric}`;
+  const bits = run.items.correct[metric as 'image_acc'];
+  if (!bits) return `${run.name} has no per-item ${metric}`;
+  // A stale or foreign items.json (e.g. left from an earlier attempt) must not stand in for this run.
+  const n = run.items.n;
+  const accuracy = run.final?.[metric];
+  if (typeof accuracy === 'number' && n > 0 && Math.abs(countCorrect(decodeBits(bits, n), n) / n - accuracy) > 0.5 / n) {
+    return `${run.name}: items.json does not match summary.json (${countCorrect(decodeBits(bits, n), n)} of ${n} items correct, ${metric} = ${accuracy})`;
+  }
   return undefined;
 }
 

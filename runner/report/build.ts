@@ -1,5 +1,5 @@
 /** `mmrun report`: comparison + figures + narrative → report.html and plots/*.svg|png. */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { availableMetrics, compareRuns, type RunResult } from './aggregate.ts';
 import { accuracyFigure, confusionFigure, embeddingFigure, learningFigure, sharedSpaceFigure, type Figure } from './figures.ts';
@@ -8,6 +8,7 @@ import { loadRunDetails, type RunDetails } from './load.ts';
 import { writeNarrative } from './narrative.ts';
 import { renderSvg, svgToPng } from './render.ts';
 import { requireFinished, resolveControl, type Study } from './study.ts';
+import { mkdirLevels } from '../files/mkdir.ts';
 
 export const REPORT_METRICS = [
   'image_acc',
@@ -83,7 +84,7 @@ export async function buildReport(study: Study, opts: ReportOptions = {}): Promi
 
   const out = resolve(opts.out ?? defaultReportPath(study));
   const plotsDir = join(dirname(out), 'plots');
-  mkdirSync(plotsDir, { recursive: true });
+  mkdirLevels(plotsDir);
   const rendered: RenderedFigure[] = [];
   const plots: string[] = [];
   for (const f of figures) {

@@ -37,7 +37,9 @@ export function fmtInterval(metric: string, ci: Interval | undefined, signed = f
 export function fmtP(p: number | undefined): string {
   if (p === undefined || Number.isNaN(p)) return 'n/a';
   if (p < 0.001) return '<0.001';
-  return p < 0.01 ? p.toFixed(3) : p.toFixed(2);
+  const s = p < 0.01 ? p.toFixed(3) : p.toFixed(2);
+  // Never round a p below the significance level up to it ("0.05" for 0.0496, shown as significant).
+  return p < 0.05 && Number(s) >= 0.05 ? (Math.floor(p * 1000) / 1000).toFixed(3) : s;
 }
 
 /** "+14 of 10,000": the net items a treated arm gets right over its control, per seed pair. */
@@ -71,7 +73,7 @@ function meanSd(metric: string, s: Summary | undefined): string {
 
 /** A level's CI cell: n/a with one seed, "no spread" when every seed gave the same value. */
 export function levelInterval(metric: string, s: Summary | undefined): string {
-  if (s && s.n >= 2 && !s.ci && s.std === 0) return 'no spread';
+  if (s && s.n >= 2 && !s.ci) return 'no spread'; // n ≥ 2 has an interval unless the values do not vary
   return fmtInterval(metric, s?.ci);
 }
 
@@ -159,12 +161,12 @@ export function legend(c: Comparison, cols: Columns): string[] {
   const fam = sizes.length === 1 ? `the ${sizes[0]} arm${sizes[0] === 1 ? '' : 's'} tested against the control` : 'the arms tested against the control';
   const out = [
     `Δ: difference from the control arm, ${describeControl(c.control)}${from}, ${where}, paired by seed.`,
-    `p (Holm): two-sided paired t-test over seeds, Holm-adjusted over ${fam}, per metric${cols.rawP ? '; p (raw): unadjusted' : ' (--raw-p shows the unadjusted p)'}. Intervals: 95% Student t.`,
+    `p (Holm): two-sided paired t-test over seeds, Holm-adjusted over ${fam}, per metric${cols.rawP ? '; p (raw): unadjusted' : ' (--raw-p shows the unadjusted p)'}. Intervals: 95% Student t, per arm (not adjusted for the number of arms).`,
   ];
   if (!cols.bootstrap) out.push(`No bootstrap interval: a bootstrap needs at least ${MIN_BOOTSTRAP_N} seed pairs to be trusted (at fewer it covers less than it claims), and this study has at most ${c.maxPairs}.`);
   else out.push(`Δ 95% CI (BCa): bias-corrected and accelerated bootstrap of the mean paired difference, shown for arms with at least ${MIN_BOOTSTRAP_N} seed pairs.`);
   if (c.metrics.some((m) => cols.items(m))) {
-    out.push('Δ items per seed: test items the arm gets right that the control gets wrong, minus the reverse, per seed pair; p items (Holm): exact McNemar test on those items pooled over the seed pairs, Holm-adjusted. It measures test-set sampling only; the seed-level p measures training noise.');
+    out.push('Δ items per seed: test items the arm gets right that the control gets wrong, minus the reverse, per seed pair; p items (Holm): paired test with each test item as one unit (exact McNemar for one seed pair; over several seed pairs, which reuse the same items, a sign-flip test of each item’s net), Holm-adjusted over the arms. It holds these trained models fixed and measures test-set sampling only; the seed-level p measures training noise.');
   }
   return out;
 }

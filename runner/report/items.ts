@@ -79,6 +79,11 @@ export function discordant(treated: Uint8Array, control: Uint8Array, n: number):
   return { b, c, items: n };
 }
 
+/** Adds treated − control (per item: +1, 0 or −1) into `net`: per-item net over several seed pairs. */
+export function addNet(net: Int32Array, treated: Uint8Array, control: Uint8Array): void {
+  for (let i = 0; i < net.length; i++) net[i] += Number(bitAt(treated, i)) - Number(bitAt(control, i));
+}
+
 /** Checks the shape of a parsed items file; returns what is wrong, or undefined when valid. */
 export function itemResultsProblem(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null) return 'not an object';

@@ -41,7 +41,7 @@ export function itemPhrase(d: MetricDelta): string | undefined {
   if (!ev) return undefined;
   if (!ev.pooled) return `per-item test n/a (${ev.missing[0]?.reason ?? 'no per-item results'})`;
   const partial = ev.missing.length ? ` (${ev.pairs.length} of ${ev.pairs.length + ev.missing.length} seed pairs)` : '';
-  return `${fmtItems(d)} test items per seed pair${partial}, exact McNemar ${pPhrase(ev.pooled.pHolm)}`;
+  return `${fmtItems(d)} test items per seed pair${partial}, per-item test ${pPhrase(ev.pooled.pHolm)}`;
 }
 
 /** "ratio 8: +1.3 points image accuracy at 1% images, 95% CI [0.6, 2.0], p (Holm) = 0.01, n = 5; +14 of 10,000 test items …" */

@@ -26,6 +26,24 @@ export function sampleStd(xs: readonly number[]): number {
   return Math.sqrt(ss / (xs.length - 1));
 }
 
+/**
+ * Spread below this share of the values' magnitude is floating-point rounding, not variation:
+ * 0.9735 − 0.9730 and 0.9617 − 0.9612 differ by ~1e-16 although both are 5 of 10,000 items.
+ * A real difference between accuracies is at least 1/N, many orders of magnitude above it.
+ */
+export const ROUNDING_TOLERANCE = 1e-9;
+
+/** True when a standard deviation is real variation, not zero or rounding noise of values of size `scale`. */
+export function hasSpread(std: number, scale: number): boolean {
+  return std > ROUNDING_TOLERANCE * scale;
+}
+
+function maxAbs(...lists: (readonly number[])[]): number {
+  let m = 0;
+  for (const xs of lists) for (const x of xs) if (Math.abs(x) > m) m = Math.abs(x);
+  return m;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Special functions
 
@@ -147,7 +165,7 @@ export function summarize(xs: readonly number[], level = 0.95): Summary {
   const m = mean(xs);
   const sd = sampleStd(xs);
   // Zero spread says nothing about the spread of the mean: no interval rather than [m, m].
-  if (n < 2 || !(sd > 0)) return { n, mean: m, std: sd };
+  if (n < 2 || !hasSpread(sd, maxAbs(xs))) return { n, mean: m, std: sd };
   const half = studentTQuantile(1 - (1 - level) / 2, n - 1) * (sd / Math.sqrt(n));
   return { n, mean: m, std: sd, ci: [m - half, m + half] };
 }
@@ -258,7 +276,7 @@ export function pairedTTest(a: readonly number[], b: readonly number[], level = 
   const s = summarize(d, level);
   const df = n - 1;
   const se = s.std / Math.sqrt(n);
-  if (!(se > 0)) return { n, meanDiff: s.mean, stdDiff: s.std, t: s.mean === 0 ? NaN : s.mean > 0 ? Infinity : -Infinity, df };
+  if (!hasSpread(s.std, maxAbs(a, b))) return { n, meanDiff: s.mean, stdDiff: s.std, t: s.mean === 0 ? NaN : s.mean > 0 ? Infinity : -Infinity, df };
   const t = s.mean / se;
   return { n, meanDiff: s.mean, stdDiff: s.std, t, df, p: studentTTwoSidedP(t, df), ci: s.ci };
 }
@@ -315,18 +333,22 @@ export function meanAcceleration(xs: readonly number[]): number {
  */
 export function bcaMeanCI(xs: readonly number[], opts: BootstrapOptions = {}): Interval | undefined {
   const n = xs.length;
-  if (n < MIN_BOOTSTRAP_N || !(sampleStd(xs) > 0)) return undefined;
+  if (n < MIN_BOOTSTRAP_N || !hasSpread(sampleStd(xs), maxAbs(xs))) return undefined;
   const resamples = opts.resamples ?? 10_000;
   const level = opts.level ?? 0.95;
   const random = seededRandom(opts.seed ?? 0);
   const theta = mean(xs);
+  // A resampled mean equal to the estimate (frequent with tied values) counts half below, half
+  // above, as scipy does; "equal" allows for the rounding of a different summation order.
+  const tie = ROUNDING_TOLERANCE * maxAbs(xs);
   const means = new Float64Array(resamples);
   let below = 0;
   for (let r = 0; r < resamples; r++) {
     let s = 0;
     for (let i = 0; i < n; i++) s += xs[Math.floor(random() * n)];
     means[r] = s / n;
-    if (means[r] < theta) below++;
+    if (Math.abs(means[r] - theta) <= tie) below += 0.5;
+    else if (means[r] < theta) below++;
   }
   means.sort();
   if (below === 0 || below === resamples) return undefined;
@@ -370,7 +392,8 @@ export function holmAdjust(ps: readonly number[]): number[] {
 
 /** ln of Σ exp(xs), without overflow. */
 function logSumExp(xs: number[]): number {
-  const m = Math.max(...xs);
+  let m = -Infinity; // not Math.max(...xs): that overflows the stack past ~10⁵ terms
+  for (const x of xs) if (x > m) m = x;
   if (m === -Infinity) return -Infinity;
   let s = 0;
   for (const x of xs) s += Math.exp(x - m);
@@ -400,6 +423,51 @@ export function mcnemarExact(b: number, c: number): number {
   const n = b + c;
   if (n === 0) return 1;
   return Math.min(1, 2 * binomialHalfCdf(Math.min(b, c), n));
+}
+
+/** Above this total of |net| the sign-flip test uses its χ² form (the exact sum would be slow, and is then normal). */
+export const ITEM_TEST_EXACT_MAX = 4000;
+
+/**
+ * Two-sided test that per-item net differences are symmetric about 0, items as the unit: `net[i]`
+ * = Σ over seed pairs of (treated right − control right) on test item i. The same test items are
+ * scored in every seed pair, so an item's results across seeds are not independent; this test
+ * keeps each item as one observation (the clustered McNemar test of Durkalski et al. 2003).
+ * Exact sign-flip distribution conditional on |net| up to ITEM_TEST_EXACT_MAX (with one seed pair
+ * it is exactly mcnemarExact), else its χ² form (Σ net)² / Σ net², 1 df. p = 1 without a non-zero net.
+ */
+export function itemNetTest(net: ArrayLike<number>): number {
+  const counts = new Map<number, number>(); // |net| → items
+  let total = 0;
+  let sum = 0;
+  let squares = 0;
+  for (let i = 0; i < net.length; i++) {
+    const v = Math.abs(net[i]);
+    if (v === 0) continue;
+    counts.set(v, (counts.get(v) ?? 0) + 1);
+    total += v;
+    sum += net[i];
+    squares += v * v;
+  }
+  if (total === 0) return 1;
+  if (counts.size === 1 && counts.has(1)) return mcnemarExact((total + sum) / 2, (total - sum) / 2);
+  if (total > ITEM_TEST_EXACT_MAX) return chiSquareSf((sum * sum) / squares, 1);
+  // S = Σ |net_i| over the items with a positive sign, each sign ½: T = 2S − total, symmetric about 0.
+  let pmf = new Float64Array(1);
+  pmf[0] = 1;
+  for (const [v, k] of counts) {
+    const next = new Float64Array(pmf.length + v * k);
+    for (let j = 0; j <= k; j++) {
+      const w = Math.exp(logGamma(k + 1) - logGamma(j + 1) - logGamma(k - j + 1) - k * Math.LN2);
+      if (w === 0) continue;
+      for (let s = 0; s < pmf.length; s++) next[s + v * j] += pmf[s] * w;
+    }
+    pmf = next;
+  }
+  const limit = (total - Math.abs(sum)) / 2; // P(S ≤ limit) is one tail
+  let tail = 0;
+  for (let s = 0; s <= limit + 1e-9; s++) tail += pmf[s];
+  return Math.min(1, 2 * tail);
 }
 
 /** A 2×2 table [[a, b], [c, d]] given as [a, b, c, d]. */

@@ -10,7 +10,7 @@ import { compareRuns, type RunResult } from '../../runner/report/aggregate.ts';
 import { readItemResults, writeItemResults, itemFileOf } from '../../runner/report/item-files.ts';
 import { bitAt, countCorrect, decodeBits, discordant, encodeBits, itemResults } from '../../runner/report/items.ts';
 import { compareStudy, loadStudy } from '../../runner/report/study.ts';
-import { mcnemarExact } from '../../runner/report/stats.ts';
+import { itemNetTest, mcnemarExact } from '../../runner/report/stats.ts';
 import { runDirOf } from '../../runner/track/run-store.ts';
 import { writeSyntheticStudy } from '../fixtures/runs-synthetic.ts';
 
@@ -81,17 +81,20 @@ describe('item-level tests in the comparison', () => {
     expect(ev.missing).toEqual([]);
     expect(ev.pairs.map((p) => p.seed)).toEqual([0, 1, 2]);
     // each pair recomputed by hand from the two runs' files
+    const itemNet = new Array<number>(2000).fill(0);
     for (const p of ev.pairs) {
       const [t, k] = [8, 0].map((ratio) => study.runs.find((r) => r.seed === p.seed && r.coords['augmentation.ratio'] === ratio)!);
       const bt = decodeBits(t.items!.correct.image_acc!, 2000);
       const bk = decodeBits(k.items!.correct.image_acc!, 2000);
-      expect(p).toEqual({ seed: p.seed, ...discordant(bt, bk, 2000), p: mcnemarExact(p.b, p.c) });
+      expect(p).toEqual({ seed: p.seed, ...discordant(bt, bk, 2000), pRaw: mcnemarExact(p.b, p.c) });
+      for (let i = 0; i < 2000; i++) itemNet[i] += Number(bitAt(bt, i)) - Number(bitAt(bk, i));
       // the net items match the accuracy difference (items are drawn to match the accuracies)
       expect((p.b - p.c) / 2000).toBeCloseTo(t.final!.image_acc - k.final!.image_acc, 3);
     }
     const b = ev.pairs.reduce((a, p) => a + p.b, 0);
     const k = ev.pairs.reduce((a, p) => a + p.c, 0);
-    expect(ev.pooled).toEqual({ b, c: k, items: 6000, pRaw: mcnemarExact(b, k), pHolm: mcnemarExact(b, k) });
+    // pooled with each test item as one unit (the three seed pairs score the same 2,000 items)
+    expect(ev.pooled).toEqual({ b, c: k, items: 6000, pRaw: itemNetTest(itemNet), pHolm: itemNetTest(itemNet) });
     const { out } = await cli(['compare', s.file, '--metric', 'image_acc']);
     const net = Math.round((b - k) / 3);
     expect(out).toMatch(new RegExp(`^ratio=8 frac=0\\.01 .*\\+${net} of 2,000 +(<0\\.001|[\\d.]+)$`, 'm'));
@@ -110,7 +113,7 @@ describe('item-level tests in the comparison', () => {
     const { out } = await cli(['compare', s.file, '--metric', 'image_acc']);
     expect(out).toMatch(/Items n\/a for 1 seed pair: a run has no items\.json \(it ran before per-item results were stored\)\./);
 
-    const r = (ratio: number, testSet: string): RunResult => ({ id: `r${ratio}`, name: `ratio=${ratio}`, coords: { 'augmentation.ratio': ratio }, ablation: 'baseline', seed: 0, state: 'finished', final: { image_acc: 0.5 }, items: itemResults([0, 1], { image_acc: [0, 1] }, testSet) });
+    const r = (ratio: number, testSet: string): RunResult => ({ id: `r${ratio}`, name: `ratio=${ratio}`, coords: { 'augmentation.ratio': ratio }, ablation: 'baseline', seed: 0, state: 'finished', final: { image_acc: 0.5 }, items: itemResults([0, 1], { image_acc: [0, 0] }, testSet) });
     const other = compareRuns([r(0, 'a'), r(2, 'b')], { metrics: ['image_acc'] }).rows[1].deltas.image_acc.items!;
     expect(other.missing[0].reason).toBe('the two runs were scored on different test items');
     expect(other.pooled).toBeUndefined();
