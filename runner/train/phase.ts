@@ -10,11 +10,11 @@ import { updateBatchNormStats } from '../model/image-branch.ts';
 import type { ForwardContext } from '../model/layers.ts';
 import type { Network } from '../model/network.ts';
 import type { Part } from '../model/params.ts';
-import { Rng } from '../model/rng.ts';
-import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.ts';
+import { Rng } from '../random.ts';
+import { loadNewestIntact, saveCheckpoint } from './checkpoint.ts';
 import { imageTensor, oneHot, tokenTensor, type SplitLike, type TrainSet } from './data.ts';
 import { validationMetrics } from './evaluate.ts';
-import { createOptimizer, setLearningRate } from './optimizer.ts';
+import { createOptimizer, restoreOptimizer, setLearningRate } from './optimizer.ts';
 import { learningRateAt } from './schedule.ts';
 
 export type PhaseName = 'joint' | 'retrain';
@@ -53,6 +53,11 @@ export interface PhaseHooks {
   onStep?(info: StepInfo): void;
   onEpoch?(info: EpochInfo): void;
   onCheckpoint?(name: string): void;
+  /**
+   * Called once before the first step, with the global step the phase starts from (0, or the
+   * checkpoint's): history written beyond it belongs to a run that will now be replayed.
+   */
+  onStart?(step: number, from: string | undefined): void;
   /** Polled after every step; true saves a checkpoint at once and returns `interrupted`. */
   shouldStop?(): boolean;
   log?(message: string): void;
@@ -108,18 +113,28 @@ export async function runPhase(opts: PhaseOptions): Promise<PhaseResult> {
 
   let state: PhaseState = { epoch: 0, stepInEpoch: 0, globalStep: 0, best: null, badEpochs: 0, stoppedEarly: false, done: false, lossSums: {}, lossCount: 0 };
   let resumedFrom: string | undefined;
-  const latest = latestCheckpoint(opts.checkpointDir);
-  if (latest && latest.phase === name) {
-    const ckpt = loadCheckpoint<PhaseState>(opts.checkpointDir, latest.name, net.params, { withOptimizer: true });
-    if (ckpt.optimizerWeights.length > 0) await optimizer.setWeights(ckpt.optimizerWeights);
-    tf.dispose(ckpt.optimizerWeights.map((w) => w.tensor));
+  // The newest checkpoint that verifies; corrupt ones are moved aside with a warning. When none is
+  // left the phase restarts from its start state (the weights it was given, a fresh optimizer),
+  // which replays exactly what the lost checkpoints held.
+  const warn = (message: string) => hooks.log?.(message);
+  const found = loadNewestIntact<PhaseState>(opts.checkpointDir, name, net.params, { withOptimizer: true, warn });
+  if (found.loaded) {
+    const ckpt = found.loaded;
+    try {
+      await restoreOptimizer(optimizer, ckpt.optimizerWeights, ckpt.optimizerScalars);
+    } finally {
+      tf.dispose(ckpt.optimizerWeights.map((w) => w.tensor));
+    }
     state = ckpt.state;
-    resumedFrom = latest.name;
-    hooks.log?.(`${name}: resumed from checkpoint ${latest.name} (epoch ${state.epoch}, step ${state.globalStep}/${totalSteps})`);
+    resumedFrom = ckpt.name;
+    hooks.log?.(`${name}: resumed from checkpoint ${ckpt.name} (epoch ${state.epoch}, step ${state.globalStep}/${totalSteps})`);
+  } else if (found.skipped.length > 0) {
+    warn(`warning: ${name}: no intact checkpoint left in ${opts.checkpointDir}; restarting the phase from its start (an exact replay)`);
   }
+  hooks.onStart?.(state.globalStep, resumedFrom);
 
   const checkpoint = async (label: string) => {
-    await saveCheckpoint(opts.checkpointDir, label, name, net.params, optimizer, state);
+    await saveCheckpoint(opts.checkpointDir, label, name, net.params, optimizer, state, state.globalStep);
     hooks.onCheckpoint?.(label);
   };
 
@@ -146,6 +161,7 @@ export async function runPhase(opts: PhaseOptions): Promise<PhaseResult> {
             tokens: tokenTensor(train.tokens, train.tokenizer.maxLen, textIds),
             imageLabels: oneHot(train.split.labels, idx, numClasses),
             textLabels: oneHot(train.textLabels, textIds, numClasses),
+            ...(train.pairing === 'class' ? { alignTokens: tokenTensor(train.tokens, train.tokenizer.maxLen, train.alignTexts(idx)) } : {}),
           };
           let terms: ReturnType<Network['losses']> | undefined;
           const { value, grads } = tf.variableGrads(() => {

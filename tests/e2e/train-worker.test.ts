@@ -57,7 +57,7 @@ describe('worker', () => {
     expect(emb.text[0].v).toHaveLength(16);
     expect(emb.text[0].xy).toHaveLength(2);
     expect(readdirSync(join(artifactsDir, 'joint'))).toHaveLength(1);
-  }, 120_000);
+  }, 600_000);
 
   it('gives the same metrics twice with the same seed', async () => {
     const a = makeRuns(tmp('det-a'));
@@ -66,7 +66,7 @@ describe('worker', () => {
     await work(b.runDirs[0]);
     const final = (dir: string) => RunStore.open(dir).readSummary()!.final;
     expect(final(b.runDirs[0])).toEqual(final(a.runDirs[0]));
-  }, 180_000);
+  }, 600_000);
 
   it('trains the joint phase once for several retrain runs, and every ratio takes the same steps', async () => {
     const { runDirs, artifactsDir } = makeRuns(tmp('retrain'), {
@@ -89,7 +89,7 @@ describe('worker', () => {
     expect(summaries.map((s) => s.phases.joint.metrics.image_acc)).toEqual(new Array(3).fill(summaries[0].phases.joint.metrics.image_acc));
     // Reusing runs still show the joint curve in their own metrics.
     expect(RunStore.open(runDirs[2]).readMetrics().lines.some((l) => l.phase === 'joint' && l.kind === 'epoch')).toBe(true);
-  }, 180_000);
+  }, 600_000);
 
   it('stops as killed on MMRUN_STOP_FILE after a checkpoint, and resumes when started again', async () => {
     const root = tmp('stop');
@@ -110,7 +110,7 @@ describe('worker', () => {
     expect(resumed.code).toBe(0);
     expect(resumed.lines.join('\n')).toMatch(/resumed from checkpoint joint-epoch0-step\d+/);
     expect(store.readStatus()!.state).toBe('finished');
-  }, 120_000);
+  }, 600_000);
 
   it('resumes from the last epoch checkpoint after SIGKILL mid-epoch', async () => {
     const { runDirs } = makeRuns(tmp('kill'), { training: { joint: { epochs: 3 } } }); // 800 images: 25 steps per epoch
@@ -155,7 +155,7 @@ describe('worker', () => {
     const summary = store.readSummary()!;
     expect(summary.phases.joint.steps).toBe(75);
     expect(store.readStatus()!.state).toBe('finished');
-  }, 180_000);
+  }, 600_000);
   it('checkpoints and exits as killed (143) on SIGTERM', async () => {
     const { runDirs } = makeRuns(tmp('term'));
     const store = RunStore.open(runDirs[0]);
@@ -178,7 +178,7 @@ describe('worker', () => {
     expect(code, out).toBe(143);
     expect(store.readStatus()).toMatchObject({ state: 'killed', error: { signal: 'SIGTERM', cause: 'killed' } });
     expect(out).toMatch(/joint: checkpoint joint-epoch0-step\d+/);
-  }, 120_000);
+  }, 600_000);
   it('two workers started together on runs sharing a joint phase train it once', async () => {
     const { runDirs, artifactsDir } = makeRuns(tmp('concurrent'), {
       augmentation: { method: 'eda' },
@@ -204,7 +204,7 @@ describe('worker', () => {
     const summaries = runDirs.map((d) => RunStore.open(d).readSummary()!);
     expect(summaries[0].phases.joint).toEqual(summaries[1].phases.joint);
     expect(summaries[0].phases.retrain.steps).toBe(summaries[1].phases.retrain.steps);
-  }, 180_000);
+  }, 600_000);
   it('fails the run with cause nan, naming the step, when the loss diverges', async () => {
     const { runDirs } = makeRuns(tmp('nan'), { model: { projection: { normalize: false } }, training: { joint: { optimizer: 'momentum', learning_rate: 10 } } });
     const { code } = await work(runDirs[0]);
@@ -213,5 +213,5 @@ describe('worker', () => {
     expect(status.state).toBe('failed');
     expect(status.error).toMatchObject({ cause: 'nan', exitCode: 1 });
     expect(status.error!.message).toMatch(/the loss is not finite at step \d+ \(loss=/);
-  });
+  }, 600_000);
 });
