@@ -11,6 +11,7 @@ import {
   RunStore,
   runDirOf,
   syncRuns,
+  sweepUrl,
   type SyncReport,
 } from '../track/index.ts';
 import type { Plan } from '../track/plan-types.ts';
@@ -26,10 +27,8 @@ interface Target {
 
 async function targetOf(positionals: string[], artifactsDirOpt: string | undefined): Promise<Target> {
   if (positionals.length === 1 && /\.ya?ml$/i.test(positionals[0])) {
-    const { loadExperiment } = await import('../config/index.ts');
-    const { planSweep } = await import('../sweep/index.ts');
-    const loaded = loadExperiment(positionals[0]);
-    const plan = planSweep(loaded);
+    const { planExperiment } = await import('../plan-experiment.ts');
+    const { loaded, plan } = planExperiment(positionals[0], { adoptLegacyRunsIn: artifactsDirOpt ?? true });
     const artifactsDir = resolve(artifactsDirOpt ?? loaded.config.artifacts_dir);
     const runDirs = plan.runs.map((r) => runDirOf(artifactsDir, r.id)).filter((d) => existsSync(join(d, RUN_FILES.spec)));
     const notes = runDirs.length < plan.runs.length ? [`${plan.runs.length - runDirs.length} of the plan's ${plan.runs.length} runs have no run directory yet (not launched).`] : [];
@@ -57,7 +56,7 @@ export function describeReport(r: SyncReport): string[] {
   const lines = [
     `Synced ${r.runs.length} run${r.runs.length === 1 ? '' : 's'} to ${r.uri}: ${created} created, ${r.runs.length - created - unchanged - waiting} updated, ${unchanged} already up to date${waiting ? `, ${waiting} not started yet` : ''}; ${metrics} metric values sent.`,
   ];
-  for (const s of r.sweeps) lines.push(`  sweep ${s.sweepId} (${s.status}): ${r.uri}/#/experiments/${s.experimentId}/runs/${s.parentRunUuid}`);
+  for (const s of r.sweeps) lines.push(`  sweep ${s.sweepId} (${s.status}): ${sweepUrl(r.uri, s.experimentId, s.parentRunUuid)}`);
   return lines;
 }
 
@@ -67,11 +66,11 @@ export const command: Command = {
   usage: 'mmrun sync [experiment.yaml | run-dir...]',
   options: {
     uri: { type: 'string', description: 'MLflow server URL (default: tracking.uri, then MLFLOW_TRACKING_URI)' },
-    'artifacts-dir': { type: 'string', description: 'Artifacts folder when no experiment file is given', default: 'artifacts' },
+    'artifacts-dir': { type: 'string', description: "Artifacts folder (default: the experiment file's artifacts_dir, else ./artifacts)" },
   },
   async run({ positionals, values }) {
     const target = await targetOf(positionals, values['artifacts-dir'] as string | undefined);
-    const uri = values.uri ? resolveTrackingUri({ tracking: { uri: values.uri as string, experiment: null, log_checkpoints: false } }) : resolveTrackingUri(target.config);
+    const uri = values.uri ? resolveTrackingUri({ tracking: { uri: values.uri as string, experiment: null, log_checkpoints: false, log_model: true } }) : resolveTrackingUri(target.config);
     if (!uri) {
       console.log(localOnlyMessage(target.artifactsDir));
       return 0;

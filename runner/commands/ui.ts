@@ -19,7 +19,7 @@ export const command: Command = {
   summary: 'Start a local MLflow server on the artifacts folder, sync the runs, print its URL',
   usage: 'mmrun ui [experiment.yaml]',
   options: {
-    port: { type: 'string', description: 'Port (default: 5000 when free, else any free port)' },
+    port: { type: 'string', description: 'Port (default: 5000 when free, else any free port)', integer: { min: 1, max: 65535 } },
     'artifacts-dir': { type: 'string', description: 'Artifacts folder (default: the experiment\'s artifacts_dir, else ./artifacts)' },
   },
   async run({ positionals, values }) {

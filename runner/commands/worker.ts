@@ -1,7 +1,7 @@
 import { MmrunError } from '../errors.ts';
 import { RunStore } from '../track/run-store.ts';
 import { resolveTrackingUri } from '../track/tracking-uri.ts';
-import { runWorker } from '../train/worker.ts';
+import { redactCredentials } from '../track/uri.ts';
 import type { Command } from './types.ts';
 
 /**
@@ -10,14 +10,14 @@ import type { Command } from './types.ts';
  * launcher's own sync loop; a failure only warns (`mmrun sync` replays it later).
  */
 async function syncOnExit(runDir: string): Promise<void> {
-  const spec = RunStore.open(runDir).readSpec();
-  const uri = resolveTrackingUri(spec.config);
-  if (!uri) return;
+  // Tracking never decides the run's outcome: a bad URI or a failing server is a warning only.
   try {
+    const uri = resolveTrackingUri(RunStore.open(runDir).readSpec().config);
+    if (!uri) return;
     const { syncRuns } = await import('../track/sync.ts');
     await syncRuns({ uri, runDirs: [runDir], log: () => undefined });
   } catch (err) {
-    console.error(`warning: could not sync this run to MLflow (${(err as Error).message}); \`mmrun sync\` will replay it later.`);
+    console.error(`warning: could not sync this run to MLflow (${redactCredentials((err as Error).message)}); the run directory keeps everything and \`mmrun sync\` replays it later.`);
   }
 }
 
@@ -27,6 +27,8 @@ export const command: Command = {
   usage: 'mmrun worker <run-dir>',
   async run({ positionals }) {
     if (positionals.length !== 1) throw new MmrunError('mmrun worker: expected exactly one argument, the run directory (artifacts/runs/<id>).');
+    // Loaded here, not at the top: `mmrun --help` lists every command and must not load TensorFlow.js.
+    const { runWorker } = await import('../train/worker.ts');
     const code = await runWorker(positionals[0]);
     await syncOnExit(positionals[0]);
     return code;

@@ -26,22 +26,30 @@ export function otherRunDirs(artifactsDir: string, known: ReadonlySet<string>): 
   return out;
 }
 
-/** Renames `runs/<from>` to `runs/<to>` and rewrites the ids it records; a no-op when another process did it first. */
-export function migrateRunDir(artifactsDir: string, from: string, to: string): void {
+/**
+ * Rewrites the ids `runs/<from>` records, then renames it to `runs/<to>`. The ids are rewritten
+ * first so that a kill at any point leaves either an unmoved directory (moved again next time:
+ * the rewrite is idempotent) or a moved one with its ids right, never a `runs/<to>` that records
+ * `<from>`. A no-op (false) when `runs/<to>` holds anything or another process moved the directory first.
+ */
+export function migrateRunDir(artifactsDir: string, from: string, to: string): boolean {
   const target = runDirOf(artifactsDir, to);
-  if (existsSync(target)) return;
+  // An empty folder there (left by a launcher killed before it wrote spec.json) is replaced by the rename.
+  if (existsSync(target) && readdirSync(target).length > 0) return false;
+  const store = new RunStore(runDirOf(artifactsDir, from));
   try {
-    renameSync(runDirOf(artifactsDir, from), target);
+    const spec = store.readSpec();
+    writeJsonAtomic(store.path('spec'), { ...spec, id: to, legacyId: (spec as { legacyId?: string }).legacyId ?? from });
+    const status = store.readStatus();
+    if (status) store.writeStatus({ ...status, runId: to });
+    const summary = store.readSummary();
+    if (summary) store.writeSummary({ ...summary, runId: to });
+    renameSync(store.dir, target); // never onto a non-empty folder (ENOTEMPTY)
+    return true;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTEMPTY' || code === 'EEXIST') return; // another mmrun moved it first
+    // another mmrun moved it first (or a run directory appeared at the target): leave both as they are
+    if (code === 'ENOTEMPTY' || code === 'EEXIST' || !existsSync(store.dir)) return false;
     throw err;
   }
-  const store = new RunStore(target);
-  const spec = store.readSpec();
-  writeJsonAtomic(store.path('spec'), { ...spec, id: to, legacyId: from });
-  const status = store.readStatus();
-  if (status) store.writeStatus({ ...status, runId: to });
-  const summary = store.readSummary();
-  if (summary) store.writeSummary({ ...summary, runId: to });
 }

@@ -4,6 +4,7 @@
 // or artifact upload and prints request bodies; `mlflow-tracing` covers LLM traces only.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MmrunError } from '../errors.ts';
+import { splitCredentials, trackingUriProblem } from './uri.ts';
 import { fitEntries, splitBatch, type Batch, type KeyValue, type Metric, type Truncation } from './mlflow-limits.ts';
 
 export type MlflowRunStatus = 'RUNNING' | 'SCHEDULED' | 'FINISHED' | 'FAILED' | 'KILLED';
@@ -87,11 +88,14 @@ export class MlflowClient {
   private readonly headers: Record<string, string>;
 
   constructor(opts: MlflowClientOptions) {
-    this.uri = normalizeTrackingUri(opts.uri);
+    // Credentials in the URI become a header: fetch refuses URLs holding them, and this.uri is
+    // printed, used as a state key and sent nowhere with a password in it.
+    const { uri, authorization } = splitCredentials(normalizeTrackingUri(opts.uri));
+    this.uri = uri;
     this.attempts = Math.max(1, opts.attempts ?? 4);
     this.backoffMs = opts.backoffMs ?? 500;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
-    this.headers = opts.headers ?? authHeadersFromEnv();
+    this.headers = opts.headers ?? (authorization ? { authorization } : authHeadersFromEnv());
   }
 
   /** True when GET /health answers. Never throws. */
@@ -142,15 +146,37 @@ export class MlflowClient {
     }
   }
 
+  /**
+   * Creates a run with ONE attempt: a create whose answer was lost (timeout, reset, 5xx after the
+   * commit) may have happened, so retrying blindly makes twins. Callers look the run up by its
+   * tags before creating again (runner/track/sync.ts findOrCreateRun).
+   */
   async createRun(args: { experimentId: string; runName: string; startTime: number; tags: KeyValue[] }): Promise<MlflowRun> {
     // Tags here are limited like log-batch tags; the caller sends long ones via logBatch.
-    const r = await this.call<{ run: MlflowRun }>('POST', 'runs/create', {
-      experiment_id: args.experimentId,
-      run_name: args.runName,
-      start_time: args.startTime,
-      tags: args.tags,
-    });
+    const r = await this.call<{ run: MlflowRun }>(
+      'POST',
+      'runs/create',
+      { experiment_id: args.experimentId, run_name: args.runName, start_time: args.startTime, tags: args.tags },
+      1,
+    );
     return r.run;
+  }
+
+  async setExperimentTag(experimentId: string, key: string, value: string): Promise<void> {
+    await this.call('POST', 'experiments/set-experiment-tag', { experiment_id: experimentId, key, value });
+  }
+
+  /** Dataset inputs of a run (what the UI's Datasets column shows). */
+  async logInputs(runId: string, inputs: { name: string; digest: string; source_type: string; source: string; schema?: string; profile?: string; tags: KeyValue[] }[]): Promise<void> {
+    await this.call('POST', 'runs/log-inputs', {
+      run_id: runId,
+      datasets: inputs.map(({ tags, ...dataset }) => ({ tags, dataset })),
+    });
+  }
+
+  /** Marks a run deleted (it disappears from searches of active runs). */
+  async deleteRun(runId: string): Promise<void> {
+    await this.call('POST', 'runs/delete', { run_id: runId });
   }
 
   async updateRun(args: { runId: string; status?: MlflowRunStatus; endTime?: number; runName?: string }): Promise<MlflowRunInfo> {
@@ -252,7 +278,7 @@ export class MlflowClient {
     return this.request('GET', `${this.uri}/api/2.0/mlflow-artifacts/artifacts/${path}`, undefined, undefined, 'mlflow-artifacts');
   }
 
-  private async call<T>(method: 'GET' | 'POST', endpoint: string, payload: Record<string, unknown>): Promise<T> {
+  private async call<T>(method: 'GET' | 'POST', endpoint: string, payload: Record<string, unknown>, attempts = this.attempts): Promise<T> {
     let url = `${this.uri}/api/2.0/mlflow/${endpoint}`;
     let body: Buffer | undefined;
     if (method === 'GET') {
@@ -262,13 +288,13 @@ export class MlflowClient {
     } else {
       body = Buffer.from(JSON.stringify(payload));
     }
-    const raw = await this.request(method, url, body, 'application/json', endpoint);
+    const raw = await this.request(method, url, body, 'application/json', endpoint, attempts);
     return (raw.length ? JSON.parse(raw.toString('utf8')) : {}) as T;
   }
 
-  private async request(method: string, url: string, body: Buffer | undefined, contentType: string | undefined, endpoint: string): Promise<Buffer> {
+  private async request(method: string, url: string, body: Buffer | undefined, contentType: string | undefined, endpoint: string, attempts = this.attempts): Promise<Buffer> {
     let lastReason = '';
-    for (let attempt = 1; attempt <= this.attempts; attempt++) {
+    for (let attempt = 1; attempt <= attempts; attempt++) {
       if (attempt > 1) await sleep(this.backoffMs * 2 ** (attempt - 2) * (0.75 + Math.random() * 0.5));
       let res: Response;
       try {
@@ -290,7 +316,7 @@ export class MlflowClient {
       }
       if (res.status >= 500 || res.status === 429) {
         lastReason = `HTTP ${res.status}${message ? `: ${message}` : ''}`;
-        if (attempt === this.attempts) throw new MlflowError(`MLflow ${endpoint} failed after ${attempt} attempts: ${lastReason}`, res.status, code, endpoint);
+        if (attempt === attempts) throw new MlflowError(`MLflow ${endpoint} failed after ${attempt} attempts: ${lastReason}`, res.status, code, endpoint);
         continue;
       }
       throw new MlflowError(`MLflow ${endpoint} rejected the request (HTTP ${res.status}${code ? ` ${code}` : ''}): ${message || buf.toString('utf8').slice(0, 500)}`, res.status, code, endpoint);
@@ -302,9 +328,10 @@ export class MlflowClient {
 /** http(s) URI without a trailing slash; other schemes are refused with a hint. */
 export function normalizeTrackingUri(uri: string): string {
   const trimmed = uri.trim().replace(/\/+$/, '');
-  if (!/^https?:\/\//i.test(trimmed)) {
+  const problem = trackingUriProblem(trimmed);
+  if (problem) {
     throw new MmrunError(
-      `Tracking URI '${uri}' is not an http(s) URL: mmrun talks to MLflow through its REST API.`,
+      `Tracking URI ${problem}.`,
       'Start a server (`mlflow server`, or `mmrun ui`) and set MLFLOW_TRACKING_URI=http://127.0.0.1:5000 or tracking.uri.',
     );
   }

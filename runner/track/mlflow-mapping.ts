@@ -25,6 +25,10 @@ export const TAG = {
   planSize: 'mmrun.plan_size',
   gitCommit: 'mmrun.git_commit',
   version: 'mmrun.version',
+  jointKey: 'mmrun.joint.key',
+  jointReusedFrom: 'mmrun.joint.reused_from',
+  modelPath: 'mmrun.model.artifact_path',
+  runDir: 'mmrun.run_dir',
   parentRunId: 'mlflow.parentRunId',
   runName: 'mlflow.runName',
   note: 'mlflow.note.content',
@@ -55,12 +59,49 @@ export function flattenConfig(config: unknown, prefix = ''): KeyValue[] {
   return out.sort((a, b) => a.key.localeCompare(b.key));
 }
 
-/** Config keys that say nothing about the run itself and would only clutter the params. */
-const PARAM_EXCLUDED = ['grid', 'ablations', 'launcher', 'tracking', 'artifacts_dir', 'description', 'extends'];
+/** Config keys that say nothing about the run itself and would only clutter the params (`seeds`: the run's `seed` says it). */
+const PARAM_EXCLUDED = ['grid', 'ablations', 'launcher', 'tracking', 'artifacts_dir', 'description', 'extends', 'seeds', 'report', 'name'];
 
+/** Prefix of the params that repeat a run's grid coordinates, so swept settings sort together. */
+export const SWEPT_PARAM_PREFIX = 'swept.';
+
+/** Sub-trees of the config that do not take effect for this run (alternatives not chosen). */
+function unusedPaths(config: Experiment): string[] {
+  const out: string[] = [];
+  const c = config as unknown as Record<string, Record<string, unknown>>;
+  const descriptions = (c.dataset?.descriptions ?? {}) as Record<string, unknown>;
+  for (const k of Object.keys(descriptions)) {
+    if (descriptions[k] && typeof descriptions[k] === 'object' && !Array.isArray(descriptions[k]) && k !== descriptions.describer) out.push(`dataset.descriptions.${k}`);
+  }
+  const aug = (c.augmentation ?? {}) as Record<string, unknown>;
+  const augmentationUsed = config.training?.retrain?.enabled && aug.method !== 'none' && Number(aug.ratio) > 0;
+  for (const k of Object.keys(aug)) {
+    if (k === 'method' || k === 'ratio') continue;
+    const isOptionBlock = aug[k] !== null && typeof aug[k] === 'object' && !Array.isArray(aug[k]);
+    if (!augmentationUsed || (isOptionBlock && k !== aug.method)) out.push(`augmentation.${k}`);
+  }
+  if (config.training?.retrain && !config.training.retrain.enabled) {
+    for (const k of Object.keys(config.training.retrain)) if (k !== 'enabled') out.push(`training.retrain.${k}`);
+  }
+  return out;
+}
+
+/**
+ * The params of a run: the settings that take effect for it (dotted keys), `ablation`, `seed`,
+ * and its grid coordinates again under `swept.` so the compare views list them first.
+ */
 export function runParams(spec: RunSpecFile): KeyValue[] {
   const config = Object.fromEntries(Object.entries(spec.config).filter(([k]) => !PARAM_EXCLUDED.includes(k)));
-  return [...flattenConfig(config), { key: 'ablation', value: spec.ablation }, { key: 'seed', value: String(spec.seed) }];
+  const unused = unusedPaths(spec.config);
+  const effective = flattenConfig(config).filter((p) => !unused.some((u) => p.key === u || p.key.startsWith(`${u}.`)));
+  const swept = Object.entries(spec.coords ?? {}).map(([path, value]) => ({ key: SWEPT_PARAM_PREFIX + path, value: formatValue(value) }));
+  return [...effective, ...swept, { key: 'ablation', value: spec.ablation }, { key: 'seed', value: String(spec.seed) }];
+}
+
+/** What a child run is, in a sentence: its coordinates, ablation and seed (the sweep's description is on the parent). */
+export function describeChild(spec: Pick<RunSpecFile, 'name' | 'coords' | 'ablation' | 'seed'>): string {
+  const coords = Object.entries(spec.coords ?? {}).map(([k, v]) => `${k} = ${formatValue(v)}`);
+  return [`Run \`${spec.name}\` of the sweep.`, coords.length ? `Grid: ${coords.join(', ')}.` : 'No grid.', `Ablation: ${spec.ablation}.`, `Seed: ${spec.seed}.`].join(' ');
 }
 
 export function formatValue(v: unknown): string {
@@ -87,7 +128,7 @@ export function childRunTags(spec: RunSpecFile, status: RunStatus | undefined, p
     [TAG.version]: source.version,
   };
   if (parentRunUuid) tags[TAG.parentRunId] = parentRunUuid;
-  if (spec.config.description) tags[TAG.note] = spec.config.description;
+  tags[TAG.note] = describeChild(spec);
   if (source.gitCommit) {
     tags[TAG.sourceGitCommit] = source.gitCommit;
     tags[TAG.gitCommit] = source.gitCommit;
@@ -137,27 +178,67 @@ function toKeyValues(tags: Record<string, string>): KeyValue[] {
   return Object.entries(tags).map(([key, value]) => ({ key, value }));
 }
 
-/** MLflow metrics of metrics.jsonl lines: key `<phase>/<name>`, x = the phase's global step. */
-export function metricsOfLines(lines: MetricLine[]): Metric[] {
-  const out: Metric[] = [];
-  for (const line of lines) {
-    const timestamp = Date.parse(line.t);
-    for (const [name, value] of Object.entries(line.metrics)) {
-      if (typeof value !== 'number') continue;
-      out.push({ key: `${line.phase}/${name}`, value, timestamp: Number.isFinite(timestamp) ? timestamp : 0, step: line.step });
-    }
+/** Where each phase starts on the run's single step axis, and how many epochs came before it. */
+export interface PhaseOffsets {
+  steps: Record<string, number>;
+  epochs: Record<string, number>;
+}
+
+const PHASE_ORDER = ['joint', 'retrain'];
+
+/** Offsets from the whole metrics file: a phase starts where the previous one's last step ended. */
+export function phaseOffsets(lines: MetricLine[]): PhaseOffsets {
+  const lastStep: Record<string, number> = {};
+  const lastEpoch: Record<string, number> = {};
+  for (const l of lines) {
+    lastStep[l.phase] = Math.max(lastStep[l.phase] ?? 0, l.step);
+    lastEpoch[l.phase] = Math.max(lastEpoch[l.phase] ?? 0, l.epoch);
+  }
+  const out: PhaseOffsets = { steps: {}, epochs: {} };
+  let steps = 0;
+  let epochs = 0;
+  const phases = [...PHASE_ORDER, ...Object.keys(lastStep).filter((p) => !PHASE_ORDER.includes(p))];
+  for (const p of phases) {
+    out.steps[p] = steps;
+    out.epochs[p] = epochs;
+    steps += lastStep[p] ?? 0;
+    epochs += lastEpoch[p] ?? 0;
   }
   return out;
 }
 
-/** summary.json's final metrics as `final/<name>`, one point per summary version. */
-export function metricsOfSummary(summary: RunSummary, timestamp: number): Metric[] {
-  const step = Object.keys(summary.phases ?? {}).length;
+/** Step-line values that describe the machine, not the model: kept in the run directory only (system/* carries the machine). */
+export const NOT_MODEL_METRICS = new Set(['samples_per_s', 'rss_mb']);
+
+/**
+ * MLflow metrics of metrics.jsonl lines, on one step axis across phases (`offsets`):
+ * batch values as `train/<name>`, epoch means as `epoch/<name>` plus `epoch` (the epoch number
+ * counted across phases), a phase's end-of-phase evaluation as `<phase>/<name>`.
+ */
+export function metricsOfLines(lines: MetricLine[], offsets: PhaseOffsets = { steps: {}, epochs: {} }): Metric[] {
+  const out: Metric[] = [];
+  for (const line of lines) {
+    const parsed = Date.parse(line.t);
+    const timestamp = Number.isFinite(parsed) ? parsed : 0;
+    const step = line.step + (offsets.steps[line.phase] ?? 0);
+    const prefix = line.kind === 'step' ? 'train' : line.kind === 'epoch' ? 'epoch' : line.phase;
+    for (const [name, value] of Object.entries(line.metrics)) {
+      if (typeof value !== 'number' || (line.kind === 'step' && NOT_MODEL_METRICS.has(name))) continue;
+      out.push({ key: `${prefix}/${name}`, value, timestamp, step });
+    }
+    if (line.kind === 'epoch') out.push({ key: 'epoch', value: line.epoch + (offsets.epochs[line.phase] ?? 0), timestamp, step });
+  }
+  return out;
+}
+
+/** summary.json's final metrics as `final/<name>`: one point, at the run's last step. */
+export function metricsOfSummary(summary: RunSummary, timestamp: number, step: number): Metric[] {
   const out: Metric[] = [];
   for (const [name, value] of Object.entries(summary.final ?? {})) {
     if (typeof value === 'number') out.push({ key: `final/${name}`, value, timestamp, step });
   }
-  if (typeof summary.durationS === 'number') out.push({ key: 'final/duration_s', value: summary.durationS, timestamp, step });
+  // This process's wall time; a reused joint phase was trained (and timed) by another run.
+  if (typeof summary.durationS === 'number') out.push({ key: summary.jointReused ? 'final/duration_s_without_joint' : 'final/duration_s', value: summary.durationS, timestamp, step });
   return out;
 }
 

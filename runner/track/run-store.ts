@@ -3,11 +3,12 @@
 // metrics, summary). Readers: launcher, sync, report. JSON files are replaced atomically;
 // metrics.jsonl is append-only and read tolerantly because a killed worker can leave a
 // half-written last line.
-import { appendFileSync, closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { MmrunError } from '../errors.ts';
 import { readJsonIfExists, writeJsonAtomic } from '../files/atomic.ts';
 import type { RunSpec } from './plan-types.ts';
+import { mkdirLevels } from '../files/mkdir.ts';
 
 export type RunState = 'queued' | 'running' | 'finished' | 'failed' | 'killed';
 export type FailureCause = 'oom' | 'segfault' | 'timeout' | 'nan' | 'exception' | 'killed';
@@ -55,6 +56,9 @@ export interface RunSummary {
   final: Record<string, number>;
   perClass?: { image_acc: number[]; text_acc: number[] };
   confusion?: { image: number[][]; text: number[][] };
+  /** The joint phase's key (artifacts/joint/<key>/) and whether another run trained it. */
+  jointKey?: string;
+  jointReused?: boolean;
 }
 
 /** spec.json: the RunSpec plus where it comes from. */
@@ -104,7 +108,7 @@ export class RunStore {
   /** Creates (or reuses) `<artifactsDir>/runs/<spec.id>/` and writes spec.json. */
   static create(artifactsDir: string, spec: RunSpec, origin: { sweepId: string; experimentFile: string }): RunStore {
     const store = new RunStore(runDirOf(artifactsDir, spec.id));
-    mkdirSync(store.dir, { recursive: true });
+    mkdirLevels(store.dir);
     const file: RunSpecFile = { ...spec, sweepId: origin.sweepId, experimentFile: origin.experimentFile };
     writeJsonAtomic(store.path('spec'), file);
     return store;

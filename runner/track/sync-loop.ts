@@ -5,9 +5,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { MmrunError } from '../errors.ts';
 import { MlflowClient, MlflowUnreachableError } from './mlflow-client.ts';
+import { redactCredentials } from './uri.ts';
 import type { Plan } from './plan-types.ts';
 import { listRunDirs, RUN_FILES, runDirOf } from './run-store.ts';
-import { syncRuns, SyncSession, type SyncReport } from './sync.ts';
+import { syncRuns, SyncSession, sweepUrl, type SyncReport } from './sync.ts';
 
 export interface SyncLoopOptions {
   uri: string;
@@ -34,6 +35,7 @@ export function startSyncLoop(opts: SyncLoopOptions): SyncLoop {
   // Few attempts and a short timeout: a down server must not make ticks pile up.
   const session = new SyncSession(new MlflowClient({ uri: opts.uri, attempts: 2, backoffMs: 500, timeoutMs: 10_000 }));
   const warned = new Set<string>();
+  const announced = new Set<string>();
   let unreachable = false;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -51,7 +53,12 @@ export function startSyncLoop(opts: SyncLoopOptions): SyncLoop {
       const dirs = runDirs();
       if (dirs.length === 0) return undefined;
       const report = await syncRuns({ session, runDirs: dirs, plan: opts.plan });
-      if (unreachable) log(`MLflow at ${opts.uri} answers again: run directories are synced.`);
+      if (unreachable) log(`MLflow at ${session.uri} answers again: run directories are synced.`);
+      for (const s of report.sweeps) {
+        if (announced.has(s.sweepId)) continue;
+        announced.add(s.sweepId);
+        log(`MLflow: sweep ${s.sweepId} at ${sweepUrl(session.uri, s.experimentId, s.parentRunUuid)}`);
+      }
       unreachable = false;
       for (const p of report.problems) warnOnce(p);
       return report;
@@ -64,7 +71,7 @@ export function startSyncLoop(opts: SyncLoopOptions): SyncLoop {
         }
         unreachable = true;
       } else {
-        warnOnce(`warning: MLflow sync failed: ${err instanceof MmrunError ? err.message : (err as Error).stack ?? String(err)}. Training goes on; retrying.`);
+        warnOnce(`warning: MLflow sync failed: ${redactCredentials((err as Error).message ?? String(err))}. Training goes on; retrying.`);
       }
       return undefined;
     }

@@ -4,7 +4,8 @@
 // State of what was sent lives beside the data: `<run-dir>/mlflow.json` per run and
 // `sweeps/<sweepId>/mlflow.json` for the parent run, keyed by server URI.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { MmrunError } from '../errors.ts';
 import { readJsonIfExists, writeJsonAtomic } from '../files/atomic.ts';
@@ -17,6 +18,7 @@ import {
   isTerminal,
   metricsOfLines,
   metricsOfSummary,
+  phaseOffsets,
   mlflowStatusOf,
   parentRunName,
   parentRunTags,
@@ -25,10 +27,16 @@ import {
   type SourceInfo,
 } from './mlflow-mapping.ts';
 import type { Plan } from './plan-types.ts';
-import { RunStore, runDirOf, sweepDirOf, type RunSpecFile, type RunState, type RunStatus } from './run-store.ts';
+import { RunStore, runDirOf, sweepDirOf, type RunSpecFile, type RunState, type RunStatus, type RunSummary } from './run-store.ts';
+import { readVerifiedJson } from '../files/verified.ts';
 import { sourceInfoFor } from './source-info.ts';
 import { withSyncLock } from './sync-lock.ts';
-import { fileSource, runArtifacts, type ArtifactSource } from './sync-artifacts.ts';
+import { readSystemSamples, systemMetricsOf, SYSTEM_METRICS_FILE } from './system-metrics.ts';
+import { datasetInputsOf } from './dataset-inputs.ts';
+import { buildSweepAnalysis } from './sweep-analysis.ts';
+import { finalCheckpointOf, MODEL_ARTIFACT_PATH, redactedFileSource, runArtifacts, type ArtifactSource } from './sync-artifacts.ts';
+import { redactCredentials } from './uri.ts';
+import { mkdirLevels } from '../files/mkdir.ts';
 
 export const SYNC_STATE_FILE = 'mlflow.json';
 export const SYNC_LOCK_FILE = 'mlflow.lock';
@@ -49,6 +57,8 @@ interface RunServerState {
   artifacts: Record<string, string>;
   truncations: Record<string, string>;
   problemsReported: string[];
+  systemSamplesSent?: number;
+  inputsSent?: string;
   /** Sizes and times of the run's files when everything in them had been sent. */
   seen?: string;
 }
@@ -61,6 +71,9 @@ interface ParentServerState {
   tags: Record<string, string>;
   artifacts: Record<string, string>;
   status?: string;
+  /** Signature of the finished runs whose analysis the parent carries. */
+  analysisSent?: string;
+  analysisVersions?: number;
 }
 
 interface SyncStateFile<T> {
@@ -99,15 +112,10 @@ export interface SyncReport {
   problems: string[];
 }
 
-/** What MLflow holds for one sweep, looked up once per session: run id (or PARENT) → run. */
-type SweepIndex = Map<string, MlflowRun>;
-const PARENT = '\u0000parent';
-
 /** Caches shared by the calls of one process (the launcher's loop keeps one). */
 export class SyncSession {
   readonly client: MlflowClient;
   readonly experimentIds = new Map<string, Promise<string>>();
-  readonly sweepIndexes = new Map<string, Promise<SweepIndex>>();
   readonly sources = new Map<string, SourceInfo>();
   artifactsUnavailable?: string;
 
@@ -119,35 +127,20 @@ export class SyncSession {
     return this.client.uri;
   }
 
-  experimentId(name: string): Promise<string> {
+  experimentId(name: string, description?: string): Promise<string> {
     let id = this.experimentIds.get(name);
     if (!id) {
       // MLflow 3's UI shows a new experiment as GenAI (traces) unless told it holds model training runs.
-      id = this.client.ensureExperiment(name, [{ key: 'mlflow.experimentKind', value: 'custom_model_development' }]);
+      const note = description ? [{ key: TAG.note, value: description }] : [];
+      id = this.client.ensureExperiment(name, [{ key: 'mlflow.experimentKind', value: 'custom_model_development' }, ...note]).then(async (experimentId) => {
+        // An experiment created earlier (or by MLflow's UI) gets the file's description too.
+        if (description) await this.client.setExperimentTag(experimentId, TAG.note, description);
+        return experimentId;
+      });
       id.catch(() => this.experimentIds.delete(name));
       this.experimentIds.set(name, id);
     }
     return id;
-  }
-
-  /** The runs MLflow already has for a sweep (parent and children), found by tag: one search per session. */
-  sweepIndex(experimentId: string, sweepId: string): Promise<SweepIndex> {
-    const key = `${experimentId}/${sweepId}`;
-    let index = this.sweepIndexes.get(key);
-    if (!index) {
-      index = this.client.searchRuns({ experimentIds: [experimentId], filter: `tags.\`${TAG.sweepId}\` = '${sweepId.replace(/'/g, "\\'")}'`, orderBy: ['attributes.start_time ASC'] }).then((runs) => {
-        const map: SweepIndex = new Map();
-        for (const r of runs) {
-          const tags = tagMap(r.data.tags);
-          const id = tags[TAG.kind] === 'sweep' ? PARENT : tags[TAG.runId];
-          if (id && !map.has(id)) map.set(id, r);
-        }
-        return map;
-      });
-      index.catch(() => this.sweepIndexes.delete(key));
-      this.sweepIndexes.set(key, index);
-    }
-    return index;
   }
 }
 
@@ -198,7 +191,7 @@ export async function syncRuns(opts: SyncOptions): Promise<SyncReport> {
       report,
     };
     const sweepDir = sweepDirOf(artifactsDir, sweepId);
-    mkdirSync(sweepDir, { recursive: true });
+    mkdirLevels(sweepDir);
     const parent = await withSyncLock(join(sweepDir, SYNC_LOCK_FILE), 60_000, () =>
       withRetryIfGone(() => syncParentStart(ctx), () => dropState(join(sweepDir, SYNC_STATE_FILE), session.uri)),
     );
@@ -220,7 +213,9 @@ export async function syncRuns(opts: SyncOptions): Promise<SyncReport> {
 
     const states = plan ? plan.runs.map((r) => new RunStore(runDirOf(artifactsDir, r.id)).readStatus()?.state) : runs.map((r) => r.store.readStatus()?.state);
     const endTimes = runs.map((r) => Date.parse(r.store.readStatus()?.endedAt ?? '')).filter(Number.isFinite);
-    const status = await syncParentStatus(ctx, parent, states, endTimes);
+    const status = await withSyncLock(join(sweepDir, SYNC_LOCK_FILE), 60_000, () => syncParentStatus(ctx, parent, states, endTimes));
+    if (!status) throw new MmrunError(`Sweep ${sweepId} has been synced by another process for over a minute (${join(sweepDir, SYNC_LOCK_FILE)}); try again later.`);
+    if (status !== 'RUNNING' && plan) await withSyncLock(join(sweepDir, SYNC_LOCK_FILE), 1000, () => syncSweepAnalysis(ctx, parent, plan));
     report.sweeps.push({ sweepId, experimentId: parent.experimentId, parentRunUuid: parent.runUuid, created: parent.created, status });
   }
   for (const p of report.problems) log(p);
@@ -236,6 +231,11 @@ interface SweepContext {
   experiment: string;
   source: SourceInfo;
   report: SyncReport;
+}
+
+/** The sweep's page in the MLflow UI (its parent run, children listed under it). */
+export function sweepUrl(uri: string, experimentId: string, parentRunUuid: string): string {
+  return `${uri}/#/experiments/${experimentId}/runs/${parentRunUuid}`;
 }
 
 function requireUri(uri: string | undefined): string {
@@ -303,6 +303,63 @@ function readState<T>(file: string): SyncStateFile<T> {
   }
 }
 
+// ---------------------------------------------------------------- one run per identity
+
+function identityFilter(identity: Record<string, string>): string {
+  return Object.entries(identity)
+    .map(([k, v]) => `tags.\`${k}\` = '${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`)
+    .join(' AND ');
+}
+
+/**
+ * The one MLflow run of an identity (a sweep's parent, or one RunSpec of a sweep), created when
+ * missing. Processes race here (the launcher's loop, a worker's sync-on-exit, `mmrun sync`; on a
+ * cluster their file locks may not even share a host), and a create whose answer was lost may
+ * still have happened. So: look up, create with a single attempt, look up again. When twins exist
+ * anyway, every process keeps the same one (smallest run uuid) and deletes the others; a process
+ * still writing to a deleted twin finds the survivor on its next call (withRetryIfGone).
+ */
+async function findOrCreateRun(
+  session: SyncSession,
+  experimentId: string,
+  identity: Record<string, string>,
+  create: () => Promise<MlflowRun>,
+): Promise<{ run: MlflowRun; created: boolean }> {
+  let tried = false;
+  let lastError: unknown;
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const found = await soleRun(session, experimentId, identity);
+    if (found) return { run: found, created: tried };
+    if (attempt > 0) await sleep(250 * 2 ** attempt);
+    let made: MlflowRun;
+    try {
+      tried = true;
+      made = await create();
+    } catch (err) {
+      // A 4xx is an answer: nothing was created. Anything else may have been: look before retrying.
+      if (err instanceof MlflowError && err.status < 500 && err.status !== 429) throw err;
+      lastError = err;
+      continue;
+    }
+    return { run: (await soleRun(session, experimentId, identity)) ?? made, created: true };
+  }
+  throw lastError;
+}
+
+async function soleRun(session: SyncSession, experimentId: string, identity: Record<string, string>): Promise<MlflowRun | undefined> {
+  const runs = await session.client.searchRuns({ experimentIds: [experimentId], filter: identityFilter(identity) });
+  if (runs.length === 0) return undefined;
+  runs.sort((a, b) => (a.info.run_id < b.info.run_id ? -1 : a.info.run_id > b.info.run_id ? 1 : 0));
+  for (const twin of runs.slice(1)) {
+    try {
+      await session.client.deleteRun(twin.info.run_id);
+    } catch (err) {
+      if (!isGone(err)) throw err; // deleted meanwhile by another process
+    }
+  }
+  return runs[0];
+}
+
 // ---------------------------------------------------------------- parent run (one per sweep)
 
 interface ParentHandle {
@@ -320,27 +377,18 @@ async function syncParentStart(ctx: SweepContext): Promise<ParentHandle> {
   let created = false;
   const save = () => {
     file.servers[session.uri] = st;
-    mkdirSync(sweepDir, { recursive: true });
+    mkdirLevels(sweepDir);
     writeJsonAtomic(stateFile, file);
   };
 
   if (!st || st.experiment !== ctx.experiment) {
-    const experimentId = await session.experimentId(ctx.experiment);
-    const index = await session.sweepIndex(experimentId, ctx.sweepId);
-    let run = index.get(PARENT);
-    if (!run) {
-      run = await session.client.createRun({
-        experimentId,
-        runName: parentRunName({ sweepId: ctx.sweepId }),
-        startTime: sweepStartTime(sweepDir),
-        tags: [
-          { key: TAG.sweepId, value: ctx.sweepId },
-          { key: TAG.kind, value: 'sweep' },
-        ],
-      });
-      index.set(PARENT, run);
-      created = true;
-    }
+    const experimentId = await session.experimentId(ctx.experiment, ctx.spec.config.description || undefined);
+    const identity = { [TAG.sweepId]: ctx.sweepId, [TAG.kind]: 'sweep' };
+    const found = await findOrCreateRun(session, experimentId, identity, () =>
+      session.client.createRun({ experimentId, runName: parentRunName({ sweepId: ctx.sweepId }), startTime: sweepStartTime(sweepDir), tags: keyValues(identity) }),
+    );
+    const run = found.run;
+    created = found.created;
     st = { experiment: ctx.experiment, experimentId, runUuid: run.info.run_id, artifactUri: run.info.artifact_uri, tags: tagMap(run.data.tags), artifacts: {}, status: undefined };
     save();
   }
@@ -356,10 +404,10 @@ async function syncParentStart(ctx: SweepContext): Promise<ParentHandle> {
   }
 
   const files: ArtifactSource[] = [];
-  if (existsSync(plan.file)) files.push(fileSource(`sweep/${basename(plan.file)}`, plan.file));
+  if (existsSync(plan.file)) files.push(redactedFileSource(`sweep/${basename(plan.file)}`, plan.file));
   const planJson = join(sweepDir, 'plan.json');
-  if (existsSync(planJson)) files.push(fileSource('sweep/plan.json', planJson));
-  else if (ctx.plan) files.push({ path: 'sweep/plan.json', read: () => Buffer.from(JSON.stringify(ctx.plan, null, 2)) });
+  if (existsSync(planJson)) files.push(redactedFileSource('sweep/plan.json', planJson));
+  else if (ctx.plan) files.push({ path: 'sweep/plan.json', read: () => Buffer.from(redactCredentials(JSON.stringify(ctx.plan, null, 2))) });
   await uploadChanged(session, st.artifactUri, files, st.artifacts, save, ctx.report.problems);
   return { experimentId: st.experimentId, runUuid: st.runUuid, created };
 }
@@ -377,6 +425,46 @@ async function syncParentStatus(ctx: SweepContext, parent: ParentHandle, states:
     writeJsonAtomic(stateFile, file);
   }
   return status;
+}
+
+/**
+ * The report, comparison tables and per-arm metrics on the parent run, once every planned run has
+ * ended and again whenever the finished runs change (a rerun, a late sync). Busy: skipped, the
+ * process holding the lock does it.
+ */
+async function syncSweepAnalysis(ctx: SweepContext, parent: ParentHandle, plan: Plan): Promise<void> {
+  const stateFile = join(sweepDirOf(ctx.artifactsDir, ctx.sweepId), SYNC_STATE_FILE);
+  const file = readState<ParentServerState>(stateFile);
+  const st = file.servers[ctx.session.uri];
+  if (!st) return;
+  const runs = plan.runs.map((r) => new RunStore(runDirOf(ctx.artifactsDir, r.id)));
+  if (!runs.some((r) => r.readStatus()?.state === 'finished')) return;
+  const sig = hashOf(JSON.stringify(runs.map((r) => [r.readStatus()?.state, mtimeOf(r.path('summary'))])));
+  if (st.analysisSent === sig) return;
+  const save = () => writeJsonAtomic(stateFile, file);
+  let analysis;
+  try {
+    analysis = await buildSweepAnalysis(plan.file, ctx.artifactsDir, st.analysisVersions ?? 0);
+  } catch (err) {
+    const message = `sweep ${ctx.sweepId}: the report for the parent run could not be built: ${err instanceof Error ? err.message : String(err)}`;
+    if (!ctx.report.problems.includes(message)) ctx.report.problems.push(message);
+    return;
+  }
+  const existing = new Map(((await ctx.session.client.getRun(parent.runUuid))?.data.params ?? []).map((p) => [p.key, p.value]));
+  const params = analysis.params.filter((p) => !existing.has(p.key));
+  await ctx.session.client.logBatch(parent.runUuid, { metrics: analysis.metrics, params, tags: analysis.tags });
+  await uploadChanged(ctx.session, st.artifactUri, analysis.files, st.artifacts, save, ctx.report.problems);
+  st.analysisSent = sig;
+  st.analysisVersions = (st.analysisVersions ?? 0) + 1;
+  save();
+}
+
+function mtimeOf(file: string): number {
+  try {
+    return Math.round(statSync(file).mtimeMs);
+  } catch {
+    return 0;
+  }
 }
 
 function sweepStartTime(sweepDir: string): number {
@@ -408,21 +496,13 @@ async function syncOneRun(ctx: SweepContext, store: RunStore, spec: RunSpecFile,
 
   let serverRun: MlflowRun | undefined;
   if (!st || st.experiment !== experiment) {
-    const experimentId = await session.experimentId(experiment);
-    const index = await session.sweepIndex(experimentId, spec.sweepId);
-    serverRun = index.get(spec.id);
-    if (!serverRun) {
-      serverRun = await session.client.createRun({
-        experimentId,
-        runName: spec.name,
-        startTime: startTimeOf(store, status),
-        tags: [
-          { key: TAG.runId, value: spec.id },
-          { key: TAG.sweepId, value: spec.sweepId },
-          { key: TAG.parentRunId, value: parent.runUuid },
-        ],
-      });
-      index.set(spec.id, serverRun);
+    const experimentId = await session.experimentId(experiment, spec.config.description || undefined);
+    const identity = { [TAG.runId]: spec.id, [TAG.sweepId]: spec.sweepId };
+    const found = await findOrCreateRun(session, experimentId, identity, () =>
+      session.client.createRun({ experimentId, runName: spec.name, startTime: startTimeOf(store, status), tags: keyValues({ ...identity, [TAG.parentRunId]: parent.runUuid }) }),
+    );
+    serverRun = found.run;
+    if (found.created) {
       result.created = true;
       result.updated = true;
     }
@@ -443,8 +523,11 @@ async function syncOneRun(ctx: SweepContext, store: RunStore, spec: RunSpecFile,
     save(); // first: a crash from here on finds this run again instead of creating another
   }
   result.runUuid = st.runUuid;
+  // The experiment file's current upload settings win over those frozen in spec.json: enabling
+  // log_model after a sweep uploads the models on the next sync (tracking never changes run ids).
+  const settings = ctx.plan?.runs.find((r) => r.id === spec.id)?.config.tracking ?? spec.config.tracking;
   // Fast path for the loop's frequent ticks: nothing changed on disk since everything was sent.
-  const seen = filesSignature(store);
+  const seen = `${filesSignature(store)}|model:${settings?.log_model !== false}|ckpt:${Boolean(settings?.log_checkpoints)}`;
   if (st.seen === seen && st.parentRunUuid === parent.runUuid) {
     result.status = mlflowStatusOf(status.state);
     return result;
@@ -470,21 +553,27 @@ async function syncOneRun(ctx: SweepContext, store: RunStore, spec: RunSpecFile,
 
   // Tags are mutable: send those whose value changed (backend, host, state, error...).
   st.parentRunUuid = parent.runUuid;
-  const tags = childRunTags(spec, status, parent.runUuid, ctx.source).filter((t) => st!.tags[t.key] !== t.value);
-
-  // Final metrics of summary.json, once per version of it.
-  const summary = store.readSummary();
-  const summarySig = summary ? hashOf(JSON.stringify([summary.final, summary.durationS, Object.keys(summary.phases ?? {})])) : undefined;
-  const summaryMetrics = summary && summarySig !== st.summarySent ? metricsOfSummary(summary, Math.round(statSync(store.path('summary')).mtimeMs)) : [];
+  const tags = childRunTags(spec, status, parent.runUuid, ctx.source);
+  tags.push({ key: TAG.runDir, value: store.dir });
+  if (status.state === 'finished' && settings?.log_model !== false && finalCheckpointOf(store, spec, ctx.artifactsDir)) tags.push({ key: TAG.modelPath, value: MODEL_ARTIFACT_PATH });
+  tags.splice(0, tags.length, ...tags.filter((t) => st!.tags[t.key] !== t.value));
 
   // Metric lines after the last one sent, in chunks; the first chunk carries params and tags.
   const read = store.readMetrics();
   const pending = read.lines.slice(st.linesSent);
+  const offsets = phaseOffsets(read.lines);
+
+  // Final metrics once, when the run has finished (summary.json is rewritten after each phase).
+  const summary = status.state === 'finished' ? store.readSummary() : undefined;
+  const summarySig = summary ? hashOf(JSON.stringify([summary.final, summary.durationS, Object.keys(summary.phases ?? {})])) : undefined;
+  const lastStep = Math.max(0, ...Object.entries(offsets.steps).map(([p, off]) => off + Math.max(0, ...read.lines.filter((l) => l.phase === p).map((l) => l.step))));
+  const summaryMetrics = summary && st.summarySent === undefined ? metricsOfSummary(summary, Math.round(statSync(store.path('summary')).mtimeMs), lastStep) : [];
+  tags.push(...provenanceTags(ctx.artifactsDir, summary ?? store.readSummary(), spec).filter((t) => st!.tags[t.key] !== t.value));
   let first = true;
   for (let i = 0; first || i < pending.length; first = false) {
     let j = i;
     let chunk: Metric[] = [];
-    while (j < pending.length && chunk.length < METRICS_PER_FLUSH) chunk = chunk.concat(metricsOfLines([pending[j++]]));
+    while (j < pending.length && chunk.length < METRICS_PER_FLUSH) chunk = chunk.concat(metricsOfLines([pending[j++]], offsets));
     const extra = first ? summaryMetrics : [];
     if (chunk.length + extra.length + (first ? params.length + tags.length : 0) === 0) break;
     const sent = await session.client.logBatch(st.runUuid, first ? { params, tags, metrics: dedupe([...chunk, ...extra]) } : { metrics: dedupe(chunk) });
@@ -510,6 +599,28 @@ async function syncOneRun(ctx: SweepContext, store: RunStore, spec: RunSpecFile,
     save();
   }
 
+  // System metrics (system.jsonl, sampled by the worker) after the last sample sent.
+  const samples = readSystemSamples(store.dir);
+  const sentSamples = st.systemSamplesSent ?? 0;
+  if (samples.length > sentSamples) {
+    const metrics = systemMetricsOf(samples.slice(sentSamples), sentSamples);
+    await session.client.logBatch(st.runUuid, { metrics });
+    st.systemSamplesSent = samples.length;
+    result.metricsSent += metrics.length;
+    result.updated = true;
+    save();
+  }
+
+  // Dataset inputs, once the dataset (and augmented set) exist on disk.
+  const inputs = datasetInputsOf(ctx.artifactsDir, spec.config);
+  const inputsSig = hashOf(JSON.stringify(inputs.map((i) => [i.name, i.digest])));
+  if (inputs.length && st.inputsSent !== inputsSig) {
+    await session.client.logInputs(st.runUuid, inputs);
+    st.inputsSent = inputsSig;
+    result.updated = true;
+    save();
+  }
+
   // A running worker may be mid-line; judge the file once the run has ended.
   if (isTerminal(status.state)) {
     for (const p of read.problems) {
@@ -524,7 +635,7 @@ async function syncOneRun(ctx: SweepContext, store: RunStore, spec: RunSpecFile,
 
   // The full text of every shortened value, kept as an artifact.
   for (const t of truncations) st.truncations[`${t.kind}:${t.key}`] = t.value;
-  result.artifactsSent = await uploadChanged(session, st.artifactUri, runArtifacts(store, spec, status, st.truncations), st.artifacts, save, report.problems);
+  result.artifactsSent = await uploadChanged(session, st.artifactUri, runArtifacts(store, spec, status, st.truncations, settings, ctx.artifactsDir), st.artifacts, save, report.problems);
 
   // Status last: FINISHED only once everything above is in.
   const mlStatus = mlflowStatusOf(status.state);
@@ -544,9 +655,25 @@ async function syncOneRun(ctx: SweepContext, store: RunStore, spec: RunSpecFile,
   return result;
 }
 
+/** Where a reused joint phase came from: its key, and the run that trained it (and how long it took). */
+function provenanceTags(artifactsDir: string, summary: RunSummary | undefined, spec: RunSpecFile): KeyValue[] {
+  if (!summary?.jointKey) return [];
+  const tags: KeyValue[] = [{ key: TAG.jointKey, value: summary.jointKey }];
+  if (!summary.jointReused) return tags;
+  let from = 'another run with the same joint key';
+  try {
+    const r = readVerifiedJson<{ trainedBy?: string; durationS?: number; finishedAt?: string }>(join(artifactsDir, 'joint', summary.jointKey, 'result.json'));
+    if (r?.trainedBy && r.trainedBy !== spec.id) from = `run ${r.trainedBy}, joint phase (trained in ${Math.round(r.durationS ?? 0)} s${r.finishedAt ? `, finished ${r.finishedAt}` : ''})`;
+  } catch {
+    // an unreadable result only costs the detail
+  }
+  tags.push({ key: TAG.jointReusedFrom, value: from });
+  return tags;
+}
+
 function filesSignature(store: RunStore): string {
   const parts: string[] = [];
-  for (const f of ['status.json', 'metrics.jsonl', 'summary.json', 'log.txt', 'plots', 'checkpoints/latest.json']) {
+  for (const f of ['status.json', 'metrics.jsonl', 'summary.json', 'log.txt', 'plots', 'checkpoints/latest.json', SYSTEM_METRICS_FILE, 'embeddings.json']) {
     try {
       const s = statSync(join(store.dir, f));
       parts.push(`${f}:${s.size}:${Math.round(s.mtimeMs)}`);
@@ -564,6 +691,10 @@ function emptyResult(spec: RunSpecFile, store: RunStore): RunSyncResult {
 function startTimeOf(store: RunStore, status: RunStatus): number {
   const t = Date.parse(status.startedAt ?? '');
   return Number.isFinite(t) ? t : Math.round(statSync(store.path('spec')).mtimeMs);
+}
+
+function keyValues(tags: Record<string, string>): KeyValue[] {
+  return Object.entries(tags).map(([key, value]) => ({ key, value }));
 }
 
 function tagMap(tags: KeyValue[] | undefined): Record<string, string> {

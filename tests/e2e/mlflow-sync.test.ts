@@ -1,7 +1,8 @@
 // Sync of run directories into a real MLflow server (tests/helpers/mlflow-server.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { writeDirectoryChecksums } from '../../runner/files/verified.ts';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -146,8 +147,8 @@ run('sync into a real MLflow server', () => {
     const extra: Record<string, string> = { long };
     for (let i = 0; i < 300; i++) extra[`p${String(i).padStart(3, '0')}`] = `value ${i}`;
     extra['k'.repeat(300)] = 'long key';
-    const spec = { ...base, id: 'a1b2c3d4e5f6', config: { ...base.config, description: 'd'.repeat(10_000), extra } };
-    const fake = writeFinishedRun(artifacts, plan, spec as typeof base);
+    const spec = { ...base, id: 'a1b2c3d4e5f6', config: { ...base.config, extra } };
+    const fake = writeFinishedRun(artifacts, plan, spec as typeof base, { state: 'failed', error: 'd'.repeat(10_000) });
 
     const report = await syncRuns({ uri: server.uri, runDirs: [fake.store.dir], plan });
     expect(report.problems).toEqual([]);
@@ -160,10 +161,10 @@ run('sync into a real MLflow server', () => {
     expect(params['extra.long'].endsWith(TRUNCATION_MARKER)).toBe(true);
     expect(params['extra.p299']).toBe('value 299');
     expect(Object.keys(params).some((k) => k.length === 250 && k.startsWith('extra.kkk'))).toBe(true);
-    expect(tagsOf(full)[TAG.note]).toHaveLength(8000);
+    expect(tagsOf(full)[TAG.error]).toHaveLength(8000);
     const kept = JSON.parse((await client.downloadArtifact(child.info.artifact_uri, 'mmrun/truncated-values.json')).toString('utf8'));
     expect(kept['param:extra.long']).toBe(long);
-    expect(kept[`tag:${TAG.note}`]).toBe('d'.repeat(10_000));
+    expect(kept[`tag:${TAG.error}`]).toBe('d'.repeat(10_000));
     expect(kept[`param:extra.${'k'.repeat(300)}`]).toBe('long key');
   });
 
@@ -227,6 +228,38 @@ run('sync into a real MLflow server', () => {
     await expectRunsMatchDirs(plan, artifacts, fakes);
   });
 
+  it('uploads a finished run\'s model by default, not with log_model: false, and late on the next sync once enabled', async () => {
+    const dir = tempDir();
+    const artifacts = join(dir, 'artifacts');
+    const plan = quickstartPlan(dir, 'models');
+    writePlan(artifacts, plan);
+    const spec = plan.runs[0];
+    const fake = writeFinishedRun(artifacts, plan, spec);
+    const ckpt = join(fake.store.dir, 'checkpoints', 'retrain-epoch1');
+    mkdirSync(ckpt, { recursive: true });
+    writeFileSync(join(ckpt, 'weights.bin'), Buffer.alloc(1000, 7));
+    writeFileSync(join(ckpt, 'manifest.json'), '{"format":"fake"}');
+    writeDirectoryChecksums(ckpt, ['weights.bin', 'manifest.json']);
+    writeFileSync(join(fake.store.dir, 'checkpoints', 'latest.json'), JSON.stringify({ name: 'retrain-epoch1', phase: 'retrain', createdAt: '2026-01-01T00:00:00Z' }));
+    writeFileSync(fake.store.path('tokenizer'), '{}');
+
+    // The file says log_model: false (tracking settings never change run ids: same plan, same dirs).
+    const off = { ...plan, runs: plan.runs.map((r) => ({ ...r, config: { ...r.config, tracking: { ...r.config.tracking, log_model: false } } })) };
+    await syncRuns({ uri: server.uri, runDirs: [fake.store.dir], plan: off });
+    const child = (await runsOf('models')).find((r) => tagsOf(r)[TAG.runId] === spec.id)!;
+    expect((await client.listArtifacts(child.info.run_id)).map((f) => f.path)).not.toContain('model');
+    expect(tagsOf(child)[TAG.modelPath]).toBeUndefined();
+    const again = await syncRuns({ uri: server.uri, runDirs: [fake.store.dir], plan: off });
+    expect(again.runs[0].updated).toBe(false);
+
+    // Enabled later (the default): the next sync uploads the model.
+    const late = await syncRuns({ uri: server.uri, runDirs: [fake.store.dir], plan });
+    expect(late.runs[0].artifactsSent).toEqual(expect.arrayContaining(['model/checkpoint/weights.bin', 'model/checkpoint/checksums.json', 'model/tokenizer.json', 'model/config.json', 'model/README.md']));
+    const weights = await client.downloadArtifact(child.info.artifact_uri, 'model/checkpoint/weights.bin');
+    expect(weights.equals(Buffer.alloc(1000, 7))).toBe(true);
+    expect(tagsOf((await client.getRun(child.info.run_id))!)[TAG.modelPath]).toBe('model');
+  });
+
   it('syncs the valid prefix of a truncated metrics file and reports the problem once', async () => {
     const dir = tempDir();
     const artifacts = join(dir, 'artifacts');
@@ -241,7 +274,7 @@ run('sync into a real MLflow server', () => {
     expect(report.problems[0]).toMatch(/metrics\.jsonl:12: truncated last line \(skipped\); the 11 valid lines were synced/);
     const child = (await runsOf('truncated')).find((r) => tagsOf(r)[TAG.kind] === 'run')!;
     expect(child.info.status).toBe('KILLED');
-    expect(await metricCounts(child.info.run_id, ['joint/loss', 'joint/val_image_acc'])).toEqual({ 'joint/loss': 10, 'joint/val_image_acc': 1 });
+    expect(await metricCounts(child.info.run_id, ['train/loss', 'epoch/val_image_acc'])).toEqual({ 'train/loss': 10, 'epoch/val_image_acc': 1 });
     const again = await syncRuns({ uri: server.uri, runDirs: [fake.store.dir], plan });
     expect(again.problems).toEqual([]);
   });
@@ -308,11 +341,11 @@ run('sync into a real MLflow server', () => {
       expect(runs).toHaveLength(3);
       const child = runs.find((r) => tagsOf(r)[TAG.runId] === plan.runs[0].id)!;
       expect(child.info.status).toBe('FINISHED');
-      expect((await c.getMetricHistory(child.info.run_id, 'joint/loss')).length).toBe(10);
+      expect((await c.getMetricHistory(child.info.run_id, 'train/loss')).length).toBe(10);
     } finally {
       await plain.stop();
     }
-  });
+  }, 240_000); // starts a second server: slow on a busy machine
 
   it('mmrun sync without a tracking URI stays local and says how to view runs', async () => {
     const dir = tempDir();

@@ -1,17 +1,31 @@
-// The real MLflow UI, in headless Chromium, shows a synced sweep: the parent run, its nested
-// children, and their metric curves. Screenshots go to artifacts/track-ui/ for a human look.
+// The real MLflow UI, in headless Chromium, shows a synced sweep: the parent run with its nested
+// children and the sweep's report, a child's model folder, and a loss chart. Screenshots go to
+// artifacts/test-results/mlflow-ui/ for a human look.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { mlflowAvailable, startMlflowServer, type TestMlflow } from '../helpers/mlflow-server.ts';
 import { chromiumAvailable, launchChromium, type Browser } from '../helpers/chromium.ts';
 import { quickstartPlan, writeFinishedRun, writePlan } from '../helpers/track-fixtures.ts';
 import { syncRuns } from '../../runner/track/index.ts';
+import { writeDirectoryChecksums } from '../../runner/files/verified.ts';
+import type { FakeRun } from '../helpers/track-fixtures.ts';
+
+/** A final checkpoint and tokenizer as a worker leaves them, so that sync uploads model/. */
+function addModel(run: FakeRun): void {
+  const ckpt = join(run.store.dir, 'checkpoints', 'retrain-epoch1');
+  mkdirSync(ckpt, { recursive: true });
+  writeFileSync(join(ckpt, 'weights.bin'), Buffer.alloc(4096, 1));
+  writeFileSync(join(ckpt, 'manifest.json'), JSON.stringify({ format: 'fake', phase: 'retrain', step: 20, variables: [] }));
+  writeDirectoryChecksums(ckpt, ['weights.bin', 'manifest.json']);
+  writeFileSync(join(run.store.dir, 'checkpoints', 'latest.json'), JSON.stringify({ name: 'retrain-epoch1', phase: 'retrain', createdAt: new Date().toISOString() }));
+  writeFileSync(run.store.path('tokenizer'), JSON.stringify({ kind: 'word', vocab: [] }));
+}
 
 const ready = mlflowAvailable() && chromiumAvailable();
 const run = ready ? describe : describe.skip;
-const SHOTS = resolve(import.meta.dirname, '../../artifacts/track-ui');
+const SHOTS = resolve(import.meta.dirname, '../../artifacts/test-results/mlflow-ui');
 const UI_TIMEOUT = 90_000; // the UI bundle is large and the test machine is shared
 
 let server: TestMlflow;
@@ -32,14 +46,17 @@ afterAll(async () => {
 });
 
 run('MLflow UI', () => {
-  it('shows the sweep as a parent run with its children, and a metric chart', async () => {
+  it('shows the sweep with its children and report, a child\'s model, and a loss chart', async () => {
     const plan = quickstartPlan(dir, 'uisweep');
     const artifacts = join(dir, 'artifacts');
     writePlan(artifacts, plan);
-    const specs = plan.runs.slice(0, 4);
+    const specs = plan.runs;
     const fakes = specs.map((spec) => writeFinishedRun(artifacts, plan, spec, { epochs: 3, steps: 20 }));
+    fakes.forEach(addModel);
     const report = await syncRuns({ uri: server.uri, runDirs: fakes.map((f) => f.store.dir), plan });
+    expect(report.problems).toEqual([]);
     const experimentId = report.sweeps[0].experimentId;
+    const parentUuid = report.sweeps[0].parentRunUuid;
 
     const page = await browser.context.newPage();
     await page.goto(`${server.uri}/#/experiments/${experimentId}/runs`);
@@ -52,25 +69,46 @@ run('MLflow UI', () => {
     const shot1 = join(SHOTS, 'experiment-runs.png');
     await page.screenshot({ path: shot1 });
 
+    // The parent's artifacts: the sweep's report.
+    await page.goto(`${server.uri}/#/experiments/${experimentId}/runs/${parentUuid}/artifacts`);
+    const reportFolder = page.getByText('report', { exact: true }).first();
+    await reportFolder.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    await reportFolder.click();
+    await page.getByText('report.html', { exact: true }).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    await page.getByText('comparison.csv', { exact: true }).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    await page.getByText('report.html', { exact: true }).first().click();
+    await page.waitForTimeout(1500); // the HTML preview loads in a frame
+    const shot2 = join(SHOTS, 'parent-report-artifact.png');
+    await page.screenshot({ path: shot2 });
+
+    // A child's artifacts: the model folder with its checkpoint.
     const child = report.runs.find((r) => r.runId === specs[0].id)!;
+    await page.goto(`${server.uri}/#/experiments/${experimentId}/runs/${child.runUuid}/artifacts`);
+    const modelFolder = page.getByText('model', { exact: true }).first();
+    await modelFolder.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    await modelFolder.click();
+    await page.getByText('tokenizer.json', { exact: true }).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    await page.getByText('checkpoint', { exact: true }).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    const shot3 = join(SHOTS, 'child-model-artifact.png');
+    await page.screenshot({ path: shot3 });
+
+    // A loss chart: one key per quantity, one line.
     await page.goto(`${server.uri}/#/experiments/${experimentId}/runs/${child.runUuid}/model-metrics`);
-    await page.getByRole('heading', { name: specs[0].name }).first().waitFor({ timeout: UI_TIMEOUT }).catch(() => undefined);
     const search = page.getByPlaceholder('Search metric charts');
     await search.waitFor({ timeout: UI_TIMEOUT });
-    await search.fill('joint/loss');
+    await search.fill('train/loss');
     // The chart's legend names the run and the metric; the curve is a plotly line (the card shows a spinner until then).
-    await page.getByText(`${specs[0].name} (joint/loss)`).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+    await page.getByText(`${specs[0].name} (train/loss)`).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
     const curve = page.locator('.js-plotly-plot .scatterlayer path.js-line').first();
     await curve.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
     await page.getByText('Step', { exact: true }).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
     await page.mouse.move(5, 5); // no hover toolbar in the screenshot
     await page.waitForTimeout(500); // let the plot settle
-    const shot2 = join(SHOTS, 'run-metric-chart.png');
-    await page.screenshot({ path: shot2 });
+    const shot4 = join(SHOTS, 'run-loss-chart.png');
+    await page.screenshot({ path: shot4 });
     // 60 points (3 epochs x 20 steps): the line's path has many segments, not a placeholder.
     expect(((await curve.getAttribute('d')) ?? '').split('L').length).toBeGreaterThan(10);
-    expect(statSync(shot1).size).toBeGreaterThan(10_000);
-    expect(statSync(shot2).size).toBeGreaterThan(10_000);
+    for (const shot of [shot1, shot2, shot3, shot4]) expect(statSync(shot).size).toBeGreaterThan(10_000);
     await page.close();
-  });
+  }, 600_000);
 });

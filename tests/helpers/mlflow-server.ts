@@ -58,3 +58,78 @@ export async function startMlflowServer(opts: { serveArtifacts?: boolean } = {})
     },
   };
 }
+
+export interface FaultyProxy {
+  uri: string;
+  /** Requests forwarded, and answers thrown away after the server had handled the request. */
+  stats: { requests: number; droppedAnswers: number; upstreamDown: number };
+  close(): Promise<void>;
+}
+
+export interface ProxyFaults {
+  /** Delay added before forwarding each request and again before each answer (ms). */
+  latencyMs: number;
+  /** Random extra delay up to this many ms, so concurrent requests reorder. */
+  jitterMs?: number;
+  /**
+   * Every n-th POST's answer is dropped (connection reset) after the server has handled it: the
+   * client cannot tell whether a create happened, the case a blind retry turns into a duplicate.
+   */
+  dropAnswerEvery?: number;
+}
+
+/**
+ * A loopback HTTP proxy in front of a test server that injects latency and lost answers. When the
+ * server is down (restarting) it answers 502, as a reverse proxy in front of MLflow would.
+ */
+export async function startFaultyProxy(targetPort: number, faults: ProxyFaults): Promise<FaultyProxy> {
+  const { createServer: createHttpServer, request } = await import('node:http');
+  const stats = { requests: 0, droppedAnswers: 0, upstreamDown: 0 };
+  let posts = 0;
+  const pause = () => new Promise((r) => setTimeout(r, faults.latencyMs + Math.random() * (faults.jitterMs ?? 0)));
+  const server = createHttpServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      stats.requests++;
+      const drop = req.method === 'POST' && faults.dropAnswerEvery !== undefined && ++posts % faults.dropAnswerEvery === 0;
+      await pause();
+      const up = request({ host: '127.0.0.1', port: targetPort, method: req.method, path: req.url, headers: { ...req.headers, connection: 'close' } }, (upRes) => {
+        const body: Buffer[] = [];
+        upRes.on('data', (c: Buffer) => body.push(c));
+        upRes.on('end', async () => {
+          await pause();
+          if (drop) {
+            stats.droppedAnswers++;
+            req.socket.destroy();
+            return;
+          }
+          res.writeHead(upRes.statusCode ?? 502, upRes.headers);
+          res.end(Buffer.concat(body));
+        });
+      });
+      up.on('error', () => {
+        stats.upstreamDown++;
+        if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
+        res.end('bad gateway: upstream down');
+      });
+      up.end(Buffer.concat(chunks));
+    });
+  });
+  const sockets = new Set<import('node:net').Socket>();
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+  const port = (server.address() as { port: number }).port;
+  return {
+    uri: `http://127.0.0.1:${port}`,
+    stats,
+    close: () =>
+      new Promise<void>((ok) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => ok());
+      }),
+  };
+}

@@ -83,6 +83,15 @@ export function writeFinishedRun(artifactsDir: string, plan: Plan, spec: RunSpec
 /** Expected MLflow metric counts per key for a run directory's metric lines. */
 export function expectedCounts(lines: MetricLine[]): Record<string, number> {
   const counts: Record<string, number> = {};
-  for (const l of lines) for (const name of Object.keys(l.metrics)) counts[`${l.phase}/${name}`] = (counts[`${l.phase}/${name}`] ?? 0) + 1;
+  // Batch values under train/, epoch means under epoch/ (plus an `epoch` point), evaluations
+  // under the phase; machine figures (samples_per_s, rss_mb) stay in the run directory.
+  const add = (key: string) => (counts[key] = (counts[key] ?? 0) + 1);
+  for (const l of lines) {
+    for (const name of Object.keys(l.metrics)) {
+      if (l.kind === 'step' && (name === 'samples_per_s' || name === 'rss_mb')) continue;
+      add(`${l.kind === 'step' ? 'train' : l.kind === 'epoch' ? 'epoch' : l.phase}/${name}`);
+    }
+    if (l.kind === 'epoch') add('epoch');
+  }
   return counts;
 }
