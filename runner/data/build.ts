@@ -2,14 +2,18 @@
  * ensureDataset: finds `artifacts/datasets/<name>-<hash>/` or builds it: load the source, select
  * stratified splits, describe every kept image, write into a temp folder, then rename it into
  * place. A lock keeps two processes from paying twice for the same descriptions; the rename
- * keeps a half-written folder from ever looking complete.
+ * keeps a half-written folder from ever looking complete. A folder found is verified against its
+ * checksums.json first; a damaged one is rebuilt (under the lock) with a one-line warning naming
+ * the file that does not match.
  */
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { measureInformativeness } from './describe/informativeness.ts';
+import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import type { Experiment, Dataset as DatasetConfig } from '../config/types.gen.ts';
 import { MmrunError } from '../errors.ts';
 import { datasetKey } from '../sweep/identity.ts';
+import { sourceFingerprint } from './sources/fingerprint.ts';
 import { version } from '../version.ts';
 import { ATTRIBUTES_DESCRIBER_VERSION, describeImage, type ImageAttributes } from './describe/attributes.ts';
 import { describeWithOpenai } from './describe/openai.ts';
@@ -18,8 +22,10 @@ import { formatEstimate, formatUsage, type UsageTotals } from './llm/usage.ts';
 import { acquireLock } from './lock.ts';
 import { loadSource } from './sources/index.ts';
 import { gather, selectSplits } from './split.ts';
-import { contentHash, EXTRA, readManifest, textStats, writeSplit } from './store.ts';
+import { checkDatasetFiles, contentHash, EXTRA, readManifest, textStats, writeManifestAndChecksums, writeSplit } from './store.ts';
+import { writeFailure } from '../files/fs-errors.ts';
 import type { DatasetManifest, DatasetRef, ProgressEvent, SourceData, SplitName, SplitSummary } from './types.ts';
+import { mkdirLevels } from '../files/mkdir.ts';
 
 export interface EnsureOptions {
   /** Default: config.artifacts_dir. */
@@ -44,7 +50,8 @@ export function datasetName(cfg: DatasetConfig): string {
 export function datasetLocation(config: Experiment, artifactsDir?: string): { name: string; hash: string; dir: string; root: string } {
   const root = resolve(artifactsDir ?? config.artifacts_dir, 'datasets');
   const name = datasetName(config.dataset);
-  const hash = datasetKey(config);
+  // The source files' content hash, not their path: the same data anywhere is the same dataset.
+  const hash = datasetKey(config, sourceFingerprint(config.dataset));
   return { name, hash, dir: join(root, `${name}-${hash}`), root };
 }
 
@@ -82,22 +89,55 @@ export async function ensureDataset(config: Experiment, opts: EnsureOptions = {}
     }
     return { name, hash, dir, status: 'found', manifest };
   };
-  if (done()) return found();
+  /** A complete folder whose files all match their checksums (a legacy folder is verified and upgraded). */
+  let damaged: string | undefined;
+  const intact = (): boolean => {
+    if (!done()) return false;
+    let check: ReturnType<typeof checkDatasetFiles>;
+    try {
+      check = checkDatasetFiles(dir);
+    } catch (err) {
+      throw writeFailure(err, join(dir, 'checksums.json'), 'verify');
+    }
+    if (check.ok) {
+      if (check.upgraded) log(`dataset ${dir}: built by an older mmrun; verified against its manifest's contentHash, checksums.json added`);
+      return true;
+    }
+    if (damaged !== check.problem) warn(`warning: dataset damaged, rebuilding it: ${check.problem}`);
+    damaged = check.problem;
+    return false;
+  };
+  if (intact()) return found();
+  // A damaged folder must not satisfy a waiter: wait for an intact one instead.
+  const isDone = () => (damaged === undefined ? done() : intact());
 
   const useLlm = cfg.descriptions.describer === 'openai';
   const apiKey = useLlm && !opts.dryRun ? requireApiKey('dataset.descriptions.describer: openai') : process.env.OPENAI_API_KEY;
 
   let lock: Awaited<ReturnType<typeof acquireLock>> | undefined;
   if (!opts.dryRun) {
-    lock = await acquireLock(join(root, '.locks', `${name}-${hash}.lock`), {
-      isDone: done,
+    const lockFile = join(root, '.locks', `${name}-${hash}.lock`);
+    lock = await acquireLock(lockFile, {
+      isDone,
       onWait: (holder) => log(`waiting: ${holder} is building dataset ${name}-${hash}`),
+    }).catch((err: unknown) => {
+      throw writeFailure(err, lockFile, 'create the lock');
     });
     if (lock === 'done') return found();
   }
   const tmp = join(root, `.tmp-${name}-${hash}-${hostname()}-${process.pid}`);
   try {
-    if (done()) return found();
+    if (!opts.dryRun && done()) {
+      if (damaged === undefined || intact()) return found();
+      // We hold the lock: move the damaged folder out of the way, then build anew.
+      const aside = join(root, `.damaged-${name}-${hash}-${process.pid}`);
+      try {
+        renameSync(dir, aside);
+        rmSync(aside, { recursive: true, force: true });
+      } catch (err) {
+        throw writeFailure(err, dir, 'remove the damaged dataset');
+      }
+    }
     const started = Date.now();
 
     const source: SourceData = await loadSource(cfg, (n, total) => opts.onProgress?.({ stage: 'load', label: 'decoding images', done: n, total, unit: 'images' }));
@@ -120,6 +160,7 @@ export async function ensureDataset(config: Experiment, opts: EnsureOptions = {}
     const texts: string[][] = [];
     const attributes: ImageAttributes[][] = [];
     let usage: UsageTotals | undefined;
+    let filtered: Record<string, number> | undefined;
     if (!useLlm) {
       if (opts.dryRun) return { name, hash, dir, status: 'planned', plan: { counts, toDescribe } };
       let n = 0;
@@ -131,6 +172,7 @@ export async function ensureDataset(config: Experiment, opts: EnsureOptions = {}
             mentionClass: cfg.descriptions.mention_class,
             className: source.classNames[p.labels[i]],
             subject: SUBJECT[cfg.source],
+            style: cfg.descriptions.style,
           });
           t[i] = d.text;
           a[i] = d.attributes;
@@ -157,7 +199,10 @@ export async function ensureDataset(config: Experiment, opts: EnsureOptions = {}
         return { name, hash, dir, status: 'planned', plan: { counts, toDescribe, llm: res.estimate } };
       }
       usage = res.usage;
-      if (res.estimate.requests > 0) log(`usage: ${formatUsage(res.usage)}`);
+      filtered = res.dropped;
+      if (res.estimate.requests > 0 || res.usage.requests > 0) log(`usage: ${formatUsage(res.usage)}`);
+      const drops = Object.entries(res.dropped).filter(([, n]) => n > 0);
+      if (drops.length) log(`descriptions: dropped ${drops.map(([k, n]) => `${k} ${n}`).join(', ')} (re-asked; see runner/data/llm/filter.ts)`);
       if (res.failures.length) {
         const list = res.failures.slice(0, 10).map((f) => `  item ${f.index}: ${f.reason}`).join('\n');
         throw new MmrunError(
@@ -176,7 +221,11 @@ export async function ensureDataset(config: Experiment, opts: EnsureOptions = {}
     for (const e of existsSync(root) ? readdirSync(root) : []) {
       if (e.startsWith(`.tmp-${name}-${hash}-`)) rmSync(join(root, e), { recursive: true, force: true }); // left by a killed build (we hold the lock)
     }
-    mkdirSync(tmp, { recursive: true });
+    try {
+      mkdirLevels(tmp);
+    } catch (err) {
+      throw writeFailure(err, tmp, 'create');
+    }
     const files: string[] = [];
     parts.forEach((p, k) => {
       opts.onProgress?.({ stage: 'write', label: 'writing', done: k, total: parts.length, unit: 'splits' });
@@ -206,24 +255,30 @@ export async function ensureDataset(config: Experiment, opts: EnsureOptions = {}
         model: useLlm ? cfg.descriptions.openai.model : null,
         mentionClass: cfg.descriptions.mention_class,
         stats: textStats(texts.flat()),
+        informativeness: measureInformativeness(
+          { texts: texts[0], labels: parts[0].labels, attributes: useLlm ? undefined : attributes[0] },
+          { texts: texts[2], labels: parts[2].labels, attributes: useLlm ? undefined : attributes[2] },
+          numClasses,
+        ),
         ...(usage ? { usage } : {}),
+        ...(filtered ? { filtered } : {}),
       },
       contentHash: contentHash(tmp, files),
       buildSeconds: Math.round((Date.now() - started) / 100) / 10,
     };
-    writeFileSync(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+    writeManifestAndChecksums(tmp, files, manifest);
     try {
       renameSync(tmp, dir);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if ((code === 'ENOTEMPTY' || code === 'EEXIST') && done()) {
+      if ((code === 'ENOTEMPTY' || code === 'EEXIST') && done() && intact()) {
         return found(); // another builder won the race
       }
       if (code === 'ENOTEMPTY' || code === 'EEXIST') {
-        // An incomplete folder (no manifest) from an older, interrupted layout: replace it.
+        // An incomplete or damaged folder (no manifest, or files that do not verify): replace it.
         rmSync(dir, { recursive: true, force: true });
         renameSync(tmp, dir);
-      } else throw err;
+      } else throw writeFailure(err, dir, 'move the built dataset into');
     }
     return { name, hash, dir, status: 'built', manifest };
   } finally {

@@ -72,7 +72,11 @@ export interface DatasetManifest {
     model: string | null;
     mentionClass: boolean;
     stats: TextStats;
+    /** Linear probes: how well the descriptions alone identify the class (runner/data/describe/informativeness.ts). */
+    informativeness?: import('./describe/informativeness.ts').Informativeness;
     usage?: import('./llm/usage.ts').UsageTotals;
+    /** openai describer: answers dropped by the shared filter (runner/data/llm/filter.ts), by reason. */
+    filtered?: Record<string, number>;
   };
   /** sha256 of every stored data file, in a fixed order. */
   contentHash: string;

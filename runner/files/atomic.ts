@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync, rmSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -7,11 +7,14 @@ export function writeFileAtomic(file: string, content: string | Uint8Array): voi
   const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const fd = openSync(tmp, 'w');
   try {
-    writeSync(fd, content);
+    writeFileSync(fd, content); // loops until every byte is written (writeSync may write part)
     fsyncSync(fd);
-  } finally {
+  } catch (err) {
     closeSync(fd);
+    rmSync(tmp, { force: true }); // a full disk must not leave a partial temp file behind
+    throw err;
   }
+  closeSync(fd);
   try {
     renameSync(tmp, file);
   } catch (err) {

@@ -14,6 +14,15 @@ export const CHECKSUMS_FILE = 'checksums.json';
 interface ChecksumsFile {
   algorithm: 'sha256';
   files: Record<string, { size: number; sha256: string }>;
+  /** SHA-256 of JSON.stringify(files): a damaged list is told apart from a damaged file. Optional (older lists lack it). */
+  self?: string;
+}
+
+/** The problem with a parsed checksum list itself, if any. */
+function listProblem(list: ChecksumsFile, listFile: string): string | undefined {
+  if (list?.algorithm !== 'sha256' || typeof list.files !== 'object' || list.files === null) return `${listFile} is not a checksum list`;
+  if (list.self !== undefined && list.self !== sha256Bytes(JSON.stringify(list.files))) return `${listFile} does not match its own checksum`;
+  return undefined;
 }
 
 /** A file read back that is not what was written: names the file and what was expected. */
@@ -31,7 +40,7 @@ export class CorruptFileError extends MmrunError {
 export function writeDirectoryChecksums(dir: string, names: string[]): void {
   const files: ChecksumsFile['files'] = {};
   for (const name of [...names].sort()) files[name] = sha256File(join(dir, name));
-  writeJsonAtomic(join(dir, CHECKSUMS_FILE), { algorithm: 'sha256', files } satisfies ChecksumsFile);
+  writeJsonAtomic(join(dir, CHECKSUMS_FILE), { algorithm: 'sha256', files, self: sha256Bytes(JSON.stringify(files)) } satisfies ChecksumsFile);
 }
 
 /**
@@ -47,9 +56,8 @@ export function verifyDirectory(dir: string): string[] {
     const code = (err as NodeJS.ErrnoException).code;
     return [code === 'ENOENT' ? `${listFile} is missing` : `${listFile} is unreadable (${(err as Error).message})`];
   }
-  if (list?.algorithm !== 'sha256' || typeof list.files !== 'object' || list.files === null) {
-    return [`${listFile} is not a checksum list`];
-  }
+  const bad = listProblem(list, listFile);
+  if (bad) return [bad];
   const problems: string[] = [];
   for (const [name, want] of Object.entries(list.files)) {
     const file = join(dir, name);
@@ -101,4 +109,33 @@ export function readVerifiedJson<T>(file: string): T | undefined {
     throw new CorruptFileError(file, 'content does not match its checksum');
   }
   return envelope.value as T;
+}
+
+/** The checksum list of `dir`, or a problem (missing, unreadable, not a list). */
+export function readDirectoryChecksums(dir: string): { files: ChecksumsFile['files'] } | { problem: string } {
+  const listFile = join(dir, CHECKSUMS_FILE);
+  let list: ChecksumsFile;
+  try {
+    list = JSON.parse(readFileSync(listFile, 'utf8')) as ChecksumsFile;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return { problem: code === 'ENOENT' ? `${listFile} is missing` : `${listFile} is unreadable (${(err as Error).message})` };
+  }
+  const bad = listProblem(list, listFile);
+  return bad ? { problem: bad } : { files: list.files };
+}
+
+/**
+ * Reads `dir/name` and checks the bytes read against `dir/checksums.json`: what is returned is
+ * exactly what was verified (no window between checking a file and reading it).
+ * Throws CorruptFileError naming the file when it is not listed or does not match.
+ */
+export function readVerifiedFile(dir: string, name: string, list: { files: ChecksumsFile['files'] }): Buffer {
+  const file = join(dir, name);
+  const want = list.files[name];
+  if (!want) throw new CorruptFileError(file, `not listed in ${join(dir, CHECKSUMS_FILE)}`);
+  const bytes = readFileSync(file);
+  if (bytes.length !== want.size) throw new CorruptFileError(file, `${bytes.length} bytes, expected ${want.size}`);
+  if (sha256Bytes(bytes) !== want.sha256) throw new CorruptFileError(file, 'does not match its checksum');
+  return bytes;
 }

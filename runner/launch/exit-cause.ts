@@ -8,6 +8,11 @@ export interface WorkerExit {
   timedOut?: boolean;
   /** The launcher asked it to stop (Ctrl-C, cancel, fail_fast). */
   stopRequested?: boolean;
+  /**
+   * What the kernel says about out-of-memory kills while the worker ran (runner/launch/oom-watch.ts):
+   * `killed` the memory cgroup's oom_kill counter went up; `none` it did not; absent: unknown.
+   */
+  oom?: { verdict: 'killed' | 'none'; detail: string };
 }
 
 export type Outcome = { state: 'finished' } | { state: 'killed' | 'failed'; error: NonNullable<RunStatus['error']> };
@@ -17,7 +22,8 @@ const SIGNAL_NUMBERS: Record<number, string> = { 6: 'SIGABRT', 9: 'SIGKILL', 11:
 /**
  * Decides how a run ended from its exit and what the worker itself wrote (`status`). The worker's
  * own verdict wins when it wrote one (it knows about NaN losses and exceptions); otherwise the
- * exit code or signal tells: 137/SIGKILL is the kernel's OOM killer, 139/SIGSEGV a segfault.
+ * exit code or signal tells: 139/SIGSEGV is a segfault; 137/SIGKILL is "oom" only when the kernel
+ * recorded an OOM kill in the worker's memory cgroup while it ran (`exit.oom`), else "killed".
  */
 export function classifyExit(exit: WorkerExit, status: RunStatus | undefined): Outcome {
   const { exitCode, signal } = exit;
@@ -47,10 +53,19 @@ export function classifyExit(exit: WorkerExit, status: RunStatus | undefined): O
     cause = 'segfault';
     message = `the worker crashed (${sig}${code !== null ? `, exit ${code}` : ''}): a segmentation fault in native code`;
   } else if (sig === 'SIGKILL') {
-    cause = exit.stopRequested ? 'killed' : 'oom';
-    message = exit.stopRequested
-      ? 'killed by the launcher'
-      : `the worker was killed by SIGKILL${code !== null ? ` (exit ${code})` : ''}: most likely out of memory (the kernel's OOM killer)`;
+    const how = `the worker was killed by SIGKILL${code !== null ? ` (exit ${code})` : ''}`;
+    if (exit.stopRequested) {
+      cause = 'killed';
+      message = 'killed by the launcher';
+    } else if (exit.oom?.verdict === 'killed') {
+      cause = 'oom';
+      message = `${how}: out of memory, the kernel's OOM killer (${exit.oom.detail})`;
+    } else {
+      cause = 'killed';
+      message = exit.oom
+        ? `${how} from outside mmrun; not out of memory (${exit.oom.detail})`
+        : `${how} from outside mmrun (whether it ran out of memory is unknown: no memory cgroup counter to read)`;
+    }
   } else if (sig) {
     cause = 'killed';
     message = `the worker was killed by ${sig}`;

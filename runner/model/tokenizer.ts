@@ -1,6 +1,10 @@
 // Tokenizer built from the training texts: word level (lower-cased words and punctuation) or a
 // WordPiece-style subword level (greedy longest match over pieces learnt from the corpus).
-// Saved as JSON in the run directory so a run's text inputs can be reproduced.
+// Saved as JSON in the run directory so a run's text inputs can be reproduced: saveTokenizer
+// writes a checksummed envelope ({sha256, value}, runner/files/verified.ts) atomically;
+// loadTokenizer verifies it and checks the structure, so a damaged vocabulary is never used.
+import { CorruptFileError, readVerifiedJson, writeVerifiedJson } from '../files/verified.ts';
+import { readFileSync } from 'node:fs';
 
 export const PAD = 0;
 export const UNK = 1;
@@ -169,4 +173,42 @@ export class Tokenizer {
   toJSON(): TokenizerJson {
     return this.json;
   }
+}
+
+/** Writes the tokenizer as a checksummed JSON envelope, atomically. */
+export function saveTokenizer(file: string, tokenizer: Tokenizer): void {
+  writeVerifiedJson(file, tokenizer.toJSON());
+}
+
+/**
+ * Reads a tokenizer written by saveTokenizer: undefined when the file does not exist,
+ * CorruptFileError naming the file when it is damaged (checksum, JSON or structure). A file from
+ * an older mmrun (plain JSON, no envelope) is accepted when its structure is sound: the joint
+ * checkpoints that go with it were trained on it, and it carries no checksum to check.
+ */
+export function loadTokenizer(file: string): Tokenizer | undefined {
+  let json: unknown;
+  try {
+    json = readVerifiedJson<TokenizerJson>(file);
+  } catch (err) {
+    if (!(err instanceof CorruptFileError) || !/no checksum envelope/.test(err.reason)) throw err;
+    json = JSON.parse(readFileSync(file, 'utf8')); // valid JSON: readVerifiedJson parsed it
+  }
+  if (json === undefined) return undefined;
+  const problem = tokenizerProblem(json);
+  if (problem) throw new CorruptFileError(file, problem);
+  return Tokenizer.fromJson(json as TokenizerJson);
+}
+
+function tokenizerProblem(json: unknown): string | undefined {
+  const t = json as Partial<TokenizerJson> | null;
+  if (typeof t !== 'object' || t === null) return 'not a tokenizer';
+  if (t.format !== 'mmrun-tokenizer-1') return `unknown tokenizer format ${String(t.format)}`;
+  if (t.kind !== 'word' && t.kind !== 'subword') return `kind must be word or subword, got ${String(t.kind)}`;
+  if (!Number.isInteger(t.maxLen) || (t.maxLen as number) < 1) return `maxLen must be a positive integer, got ${String(t.maxLen)}`;
+  if (typeof t.addCls !== 'boolean') return 'addCls must be true or false';
+  if (!Array.isArray(t.vocab) || t.vocab.length < SPECIALS.length || !t.vocab.every((v) => typeof v === 'string')) return 'vocab must be a list of strings';
+  if (SPECIALS.some((s, i) => t.vocab![i] !== s)) return `vocab must start with ${SPECIALS.join(', ')}`;
+  if (new Set(t.vocab).size !== t.vocab.length) return 'vocab has repeated entries';
+  return undefined;
 }

@@ -95,8 +95,8 @@ describe('llm augmentation (paraphrase) through the openai SDK', () => {
     const bySource = (s: number) => texts.filter((t) => t.source === s).map((t) => t.text);
     expect(bySource(1)).toEqual(['A slim curved line.', 'A narrow arc.']);
     expect(bySource(2)).toEqual(['A pale arc.', 'A faint hook.']);
-    expect(set.filtered).toEqual({ empty: 2, duplicate: 2, off_class: 1, names_class: 1, failed: 0 });
-    expect(logs.some((l) => /dropped outputs: empty 2, duplicate 2, off_class 1, names_class 1/.test(l))).toBe(true);
+    expect(set.filtered).toEqual({ empty: 2, refusal: 0, duplicate: 2, off_class: 1, names_class: 1, failed: 0 });
+    expect(logs.some((l) => /dropped outputs: empty 2, refusal 0, duplicate 2, off_class 1, names_class 1/.test(l))).toBe(true);
     expect(logs.some((l) => /request\(s\) to send/.test(l))).toBe(true); // the cost estimate came first
     // 6 first-round requests + one 503 retried + sample 3 asked again
     expect(standin.requests).toHaveLength(8);

@@ -19,7 +19,8 @@ export interface StandinRequest {
 }
 
 export type StandinReply =
-  | { status?: number; headers?: Record<string, string>; body?: unknown; delayMs?: number; text?: string }
+  /** raw: the response body sent as is (e.g. invalid JSON), instead of a JSON-encoded `body`. */
+  | { status?: number; headers?: Record<string, string>; body?: unknown; delayMs?: number; text?: string; raw?: string }
   | 'hang';
 
 export interface Standin {
@@ -111,7 +112,7 @@ export async function startOpenaiStandin(reply?: Standin['reply']): Promise<Stan
     record.status = status;
     record.answeredAt = performance.now();
     leave();
-    res.writeHead(status, { 'content-type': 'application/json', ...(r.headers ?? {}) }).end(JSON.stringify(payload));
+    res.writeHead(status, { 'content-type': 'application/json', ...(r.headers ?? {}) }).end(r.raw ?? JSON.stringify(payload));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   standin.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;

@@ -47,12 +47,28 @@ describe('OutputFilter', () => {
     expect(f.accept('A bold curve!', 1)).toBe(false); // duplicate of a kept output
     expect(f.accept('A long bar.', 0)).toBe(false); // names another class
     expect(f.accept('A perfect ring.', 0)).toBe(false); // names its own class, which the dataset texts never do
-    expect(f.counts).toEqual({ empty: 1, duplicate: 2, off_class: 1, names_class: 1, failed: 0 });
+    expect(f.counts).toEqual({ empty: 1, refusal: 0, duplicate: 2, off_class: 1, names_class: 1, failed: 0 });
   });
 
   it('lets an output name its own class when the dataset texts do', () => {
     const f = new OutputFilter(['ring', 'bar'], true, []);
     expect(f.accept('A perfect ring.', 0)).toBe(true);
     expect(f.accept('A ring next to a bar.', 0)).toBe(false);
+  });
+});
+
+describe('the shared filter: refusals and number words', () => {
+  it('drops refusals, and names of a digit class as a noun or a bracketed number word', async () => {
+    const { isRefusal } = await import('../../runner/data/llm/filter.ts');
+    for (const t of ["I'm sorry, but I can't help with that.", 'Sorry, I cannot describe this image.', 'As an AI language model, I cannot see images.', 'I am unable to view the picture.', 'No image was provided.']) {
+      expect(isRefusal(t), t).toBe(true);
+    }
+    for (const t of ['A bold stroke that curves sharply at the top.', 'The loop is not closed and the stroke looks sorry-thin.']) expect(isRefusal(t), t).toBe(false);
+    const f = new OutputFilter(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'], false, []);
+    expect(f.accept('This is a handwritten digit 7 (seven), drawn with a thick stroke.', 7)).toBe(false);
+    expect(f.accept('A thick stroke shaped like a (seven) with a short bar.', 7)).toBe(false);
+    expect(f.accept('One long stroke with two short bars, slanting right.', 7)).toBe(true);
+    expect(f.accept("I'm sorry, I can't identify this.", 7)).toBe(false);
+    expect(f.counts).toMatchObject({ names_class: 2, refusal: 1 });
   });
 });

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { cacheKey, createLimiter, estimateCost, openJsonlCache, retryAfterMs } from '../../runner/data/llm/index.ts';
 import { renderPrompt } from '../../runner/data/describe/openai.ts';
 import { tempDir } from '../helpers/data-config.ts';
+import { CORRUPTIONS, corrupt } from '../helpers/corrupt.ts';
 
 describe('JSONL cache', () => {
   it('persists entries across opens; later lines win; failures are kept apart', () => {
@@ -35,7 +36,7 @@ describe('JSONL cache', () => {
     cache.put('c', 'C');
     cache.close();
     const lines = readFileSync(file, 'utf8').split('\n');
-    expect(lines[lines.length - 2]).toBe('{"k":"c","v":"C"}');
+    expect(lines[lines.length - 2]).toMatch(/^\{"k":"c","v":"C","h":"[0-9a-f]{16}"\}$/);
     const again = openJsonlCache<string>(file, { warn: () => {} });
     expect(again.get('c')).toBe('C');
     again.close();
@@ -92,8 +93,54 @@ describe('LLM plumbing', () => {
 
   it('checks prompt placeholders against mention_class', () => {
     const openai = { model: 'm', base_url: null, concurrency: 1, max_retries: 0, timeout_s: 1, max_tokens: 10, price_per_million_input: 0, price_per_million_output: 0 };
-    expect(renderPrompt({ describer: 'openai', mention_class: true, openai: { ...openai, prompt: 'Describe this {class_name}.' } }, 'cat')).toBe('Describe this cat.');
-    expect(() => renderPrompt({ describer: 'openai', mention_class: false, openai: { ...openai, prompt: 'A {class_name}' } }, 'cat')).toThrow(/uses \{class_name\}, but dataset\.descriptions\.mention_class is false/);
-    expect(() => renderPrompt({ describer: 'openai', mention_class: false, openai: { ...openai, prompt: 'Say {n} things' } }, 'cat')).toThrow(/\{n\}/);
+    expect(renderPrompt({ describer: 'openai', style: 'digits', mention_class: true, openai: { ...openai, prompt: 'Describe this {class_name}.' } }, 'cat')).toBe('Describe this cat.');
+    expect(() => renderPrompt({ describer: 'openai', style: 'digits', mention_class: false, openai: { ...openai, prompt: 'A {class_name}' } }, 'cat')).toThrow(/uses \{class_name\}, but dataset\.descriptions\.mention_class is false/);
+    expect(() => renderPrompt({ describer: 'openai', style: 'digits', mention_class: false, openai: { ...openai, prompt: 'Say {n} things' } }, 'cat')).toThrow(/\{n\}/);
+  });
+});
+
+describe('JSONL cache at rest: damaged lines are skipped with a warning, never trusted', () => {
+  const fill = (file: string) => {
+    const c = openJsonlCache<{ text: string }>(file, { warn: () => {} });
+    // Lines of different lengths: cutting the file in half lands inside a line.
+    for (let i = 0; i < 6; i++) c.put(`key-${i}`, { text: `a description number ${i} of a thin loop${' and more'.repeat(i)}` });
+    c.close();
+  };
+  it('a flipped byte that still parses fails its check: that entry is dropped (asked again), the others kept', () => {
+    const file = join(tempDir(), 'cache.jsonl');
+    fill(file);
+    const text = readFileSync(file, 'utf8');
+    writeFileSync(file, text.replace('description number 3', 'description number 8'));
+    const warnings: string[] = [];
+    const c = openJsonlCache<{ text: string }>(file, { warn: (w) => warnings.push(w) });
+    expect(warnings).toEqual([`warning: ${file}: ignored 1 line(s) failing their checksum (line 4); those entries will be redone`]);
+    expect(c.has('key-3')).toBe(false);
+    expect(c.get('key-2')).toEqual({ text: 'a description number 2 of a thin loop and more and more' });
+    expect(c.size).toBe(5);
+    c.close();
+  });
+  for (const how of CORRUPTIONS) {
+    it(`${how}: no damaged entry is served; the loss is warned about`, () => {
+      const file = join(tempDir(), 'cache.jsonl');
+      fill(file);
+      corrupt(file, how);
+      const warnings: string[] = [];
+      const c = openJsonlCache<{ text: string }>(file, { warn: (w) => warnings.push(w) });
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain(file);
+      for (let i = 0; i < 6; i++) {
+        const v = c.get(`key-${i}`);
+        if (v !== undefined) expect(v).toEqual({ text: `a description number ${i} of a thin loop${' and more'.repeat(i)}` });
+      }
+      expect(c.size).toBeLessThan(6);
+      c.close();
+    });
+  }
+  it('lines written before checks existed (no "h") are read as they are', () => {
+    const file = join(tempDir(), 'cache.jsonl');
+    writeFileSync(file, JSON.stringify({ k: 'old', v: { text: 'an old answer' } }) + '\n');
+    const c = openJsonlCache<{ text: string }>(file, { warn: () => { throw new Error('no warning expected'); } });
+    expect(c.get('old')).toEqual({ text: 'an old answer' });
+    c.close();
   });
 });

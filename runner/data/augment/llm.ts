@@ -7,21 +7,23 @@
  * concurrently, then their outputs are filtered in original order (so the result does not
  * depend on which answer came first), and originals still short go to the next round. Every
  * answer is cached under (mode, model, prompt, original, layer, round): a killed build resumes
- * and a rebuild sends nothing. Dropped outputs are counted: empty, duplicate (of a training text
- * or another output), off_class (names another class) and names_class (names its own class
- * while the dataset's texts never do).
+ * and a rebuild sends nothing. Dropped outputs are counted by runner/data/llm/filter.ts (shared
+ * with the openai describer): empty, refusal, duplicate (of a training text or another output),
+ * off_class (names another class) and names_class (names its own class while the dataset's texts
+ * never do).
  */
 import type { Experiment } from '../../config/types.gen.ts';
 import { MmrunError } from '../../errors.ts';
 import { cacheKey, openJsonlCache } from '../llm/cache.ts';
 import { clientOptionsFrom, createLlmClient, LlmFatalError, LlmRequestError } from '../llm/client.ts';
+import { formatCounts, OutputFilter } from '../llm/filter.ts';
 import { estimateCost, estimateTextTokens, type CostEstimate } from '../llm/usage.ts';
 import type { Dataset } from '../types.ts';
 import type { GenerationResult, Original, VariantGenerator } from './types.ts';
 
 export const MAX_ROUNDS = 5;
-export const FILTER_REASONS = ['empty', 'duplicate', 'off_class', 'names_class', 'failed'] as const;
-export type FilterReason = (typeof FILTER_REASONS)[number];
+// The filter is shared with the openai describer (runner/data/llm/filter.ts).
+export { FILTER_REASONS, nameMatcher, OutputFilter, formatCounts, type FilterReason } from '../llm/filter.ts';
 
 type Answer = { k: number; answer: string | null };
 
@@ -59,58 +61,6 @@ export function splitAnswer(answer: string, many: boolean): string[] {
     .split(/\r?\n/)
     .filter((line) => line.trim() !== '')
     .map(clean);
-}
-
-const normalise = (s: string) => s.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
-
-// Nouns a description counts ("the two loops", "a one-piece stroke" is caught by the hyphen rule).
-const COUNTED = '(?:loops?|strokes?|pieces?|parts?|lines?|curves?|segments?|ends?|holes?|circles?|sides?|halves|half|times?|dots?|bars?|points?|corners?|arcs?|branches|branch|bumps?|gaps?|components?|sections?|areas?|regions?|colou?rs?|shapes?)(?![\\p{L}])';
-const NUMBER_WORDS = ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine'];
-
-/**
- * A matcher for a class name as a whole word (plural allowed), case-insensitive. A numeric name
- * (MNIST's '7') counts only as a noun: "digit 7", "a seven", "the 7" — not "two loops" or
- * "one-stroke", which every digit's description may say.
- */
-export function nameMatcher(name: string): RegExp {
-  const n = name.trim();
-  if (/^\d+$/.test(n)) {
-    const forms = [n, ...(NUMBER_WORDS[Number(n)] && n.length === 1 ? [NUMBER_WORDS[Number(n)]] : [])].join('|');
-    return new RegExp(`(?<![\\p{L}\\p{N}])(?:digit|number|numeral|class|an?|the)\\s+(?:${forms})(?![\\p{L}\\p{N}-])(?!\\s+(?:[\\p{L}-]+\\s+)?${COUNTED})`, 'iu');
-  }
-  const escaped = n.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/\s+/g, '\\s+');
-  return new RegExp(`(?<![\\p{L}\\p{N}])${escaped}(?:s|es)?(?![\\p{L}\\p{N}])`, 'iu');
-}
-
-/** Decides whether one output is kept; remembers kept texts to catch later duplicates. */
-export class OutputFilter {
-  readonly counts: Record<FilterReason, number> = { empty: 0, duplicate: 0, off_class: 0, names_class: 0, failed: 0 };
-  private readonly seen = new Set<string>();
-  private readonly matchers: RegExp[];
-
-  constructor(
-    private readonly classNames: string[],
-    private readonly mentionClass: boolean,
-    existing: Iterable<string>,
-  ) {
-    this.matchers = classNames.map(nameMatcher);
-    for (const t of existing) this.seen.add(normalise(t));
-  }
-
-  accept(text: string, label: number): boolean {
-    const key = normalise(text);
-    if (key === '') return this.drop('empty');
-    if (this.seen.has(key)) return this.drop('duplicate');
-    if (this.matchers.some((m, c) => c !== label && m.test(text))) return this.drop('off_class');
-    if (!this.mentionClass && this.matchers[label].test(text)) return this.drop('names_class');
-    this.seen.add(key);
-    return true;
-  }
-
-  drop(reason: FilterReason): false {
-    this.counts[reason]++;
-    return false;
-  }
 }
 
 function requestKey(config: Experiment, prompt: string, original: Original, from: number, round: number): string {
@@ -234,10 +184,4 @@ export function llmGenerator(config: Experiment, dataset: Dataset, opts: LlmGene
       }
     },
   };
-}
-
-export function formatCounts(counts: Record<string, number>): string {
-  return Object.entries(counts)
-    .map(([k, v]) => `${k} ${v}`)
-    .join(', ');
 }

@@ -3,12 +3,20 @@
  * OpenAI-compatible vision model. Every answer is appended to the JSONL cache at once, keyed by
  * (image content hash, describer, model, prompt), so a killed build resumes and a rebuild sends
  * nothing. Failed items are recorded, the rest goes on, and the caller lists the failures.
+ *
+ * Every answer passes the filter shared with `llm` augmentation (runner/data/llm/filter.ts: empty,
+ * refusal, duplicate, off_class, names_class). A dropped answer is asked again (a new request,
+ * cached under its round) up to DESCRIBE_ROUNDS rounds in all; an image still without a usable
+ * description is a failure. When more than MAX_DROPPED_FRACTION of the first answers are dropped
+ * (a refusal flood, a prompt that makes the model name the class), nothing is re-asked: the build
+ * stops at once with the counts, since asking again would only pay for more of the same.
  */
 import { createHash } from 'node:crypto';
 import sharp from 'sharp';
 import type { Descriptions } from '../../config/types.gen.ts';
 import { MmrunError } from '../../errors.ts';
 import { cacheKey, openJsonlCache } from '../llm/cache.ts';
+import { emptyCounts, formatCounts, OutputFilter, type FilterCounts, type FilterReason } from '../llm/filter.ts';
 import { clientOptionsFrom, createLimiter, createLlmClient, LlmFatalError, type LlmClient } from '../llm/client.ts';
 import { estimateCost, estimateTextTokens, imageTokens, type CostEstimate, type UsageTotals } from '../llm/usage.ts';
 
@@ -29,9 +37,16 @@ export interface CachedDescription {
   outputTokens: number;
 }
 
+/** Rounds of asking for one image's description (the first, then re-asks of dropped answers). */
+export const DESCRIBE_ROUNDS = 3;
+/** Above this share of first answers dropped by the filter (and more than 2), the build stops at once. */
+export const MAX_DROPPED_FRACTION = 0.2;
+
 export interface OpenaiDescribeResult {
   texts: (string | undefined)[]; // undefined = failed
   failures: { index: number; reason: string }[];
+  /** Answers the filter dropped, by reason (each re-ask counts again). */
+  dropped: FilterCounts;
   usage: UsageTotals;
   estimate: CostEstimate;
   cacheHits: number;
@@ -50,6 +65,8 @@ export function renderPrompt(cfg: Descriptions, className: string): string {
   if (unknown) throw new MmrunError(`dataset.descriptions.openai.prompt uses ${unknown[0]}, which only text augmentation prompts can use: expected {class_name} at most`);
   return template.replaceAll('{class_name}', className);
 }
+
+const nonZero = (counts: Record<string, number>) => Object.fromEntries(Object.entries(counts).filter(([, v]) => v > 0));
 
 export function imageHash(pixels: Uint8Array, shape: [number, number, number]): string {
   return createHash('sha256').update(shape.join('x')).update(pixels).digest('hex');
@@ -106,23 +123,27 @@ export async function describeWithOpenai(
     const previouslyFailed = [...pending.keys()].filter((k) => cache.failed().has(k)).length;
     if (previouslyFailed && !opts.dryRun) opts.warn?.(`retrying ${previouslyFailed} description(s) that failed in an earlier build`);
     const failures: { index: number; reason: string }[] = [];
+    const failedKeys = new Set<string>();
     let client: LlmClient | undefined;
-    if (!opts.dryRun && pending.size > 0) {
+    /** Sends the requests of `todo` (cache key -> item index), caching every answer. */
+    const ask = async (todo: Map<string, number>) => {
+      if (opts.dryRun || todo.size === 0) return;
       if (!opts.apiKey) throw new MmrunError('describer openai: OPENAI_API_KEY is not set');
-      client = createLlmClient({ ...clientOptionsFrom(o, opts.apiKey), backoffBaseMs: opts.backoffBaseMs });
+      client ??= createLlmClient({ ...clientOptionsFrom(o, opts.apiKey), backoffBaseMs: opts.backoffBaseMs });
+      const c = client;
       let done = 0;
       let fatal: LlmFatalError | undefined;
-      const total = pending.size;
+      const total = todo.size;
       opts.onProgress?.(0, total);
       // Bound the whole item (encoding included), not just the request: 70k images encoded up
       // front would hold hundreds of MB of base64.
       const limit = createLimiter(o.concurrency);
       await Promise.all(
-        [...pending].map(([key, i]) => limit(async () => {
+        [...todo].map(([key, i]) => limit(async () => {
           if (fatal) return;
           try {
             const url = await toDataUrl(items[i].pixels, shape);
-            const res = await client!.chat([
+            const res = await c.chat([
               {
                 role: 'user',
                 content: [
@@ -139,24 +160,78 @@ export async function describeWithOpenai(
             }
             const reason = (err as Error).message;
             cache.fail(key, reason);
+            failedKeys.add(key);
             failures.push({ index: i, reason });
           } finally {
             done++;
-            opts.onProgress?.(done, total, client!.usage.retries ? `${client!.usage.retries} retries` : undefined);
+            opts.onProgress?.(done, total, c.usage.retries ? `${c.usage.retries} retries` : undefined);
           }
         })),
       );
       if (fatal) throw fatal;
+    };
+    await ask(pending);
+
+    // The filter, over distinct images in item order (identical images share one answer).
+    const first = new Map<string, number>();
+    keys.forEach((k, i) => {
+      if (!first.has(k)) first.set(k, i);
+    });
+    const roundKey = (k: string, round: number) => (round === 0 ? k : cacheKey(k, 'round', String(round)));
+    const chosen = new Map<string, string>();
+    const lastReason = new Map<string, FilterReason>();
+    const filter = new OutputFilter(classNames, cfg.mention_class, []);
+    if (!opts.dryRun) {
+      let judge = [...first.keys()].filter((k) => !failedKeys.has(k));
+      for (let round = 0; round < DESCRIBE_ROUNDS && judge.length > 0; round++) {
+        const dropped: string[] = [];
+        for (const k of judge) {
+          const rk = roundKey(k, round);
+          const text = failedKeys.has(rk) ? undefined : cache.get(rk)?.text;
+          if (text === undefined) continue; // failed: listed with the failures
+          const label = items[first.get(k)!].label;
+          const reason = filter.verdict(text, label);
+          if (reason === null && filter.accept(text, label)) chosen.set(k, text);
+          else {
+            filter.drop(reason!);
+            lastReason.set(k, reason!);
+            dropped.push(k);
+          }
+        }
+        if (round === 0 && dropped.length > Math.max(2, MAX_DROPPED_FRACTION * judge.length)) {
+          const example = cache.get(dropped[0])?.text ?? '';
+          throw new MmrunError(
+            `describer openai: ${dropped.length} of ${judge.length} description(s) were unusable (dropped: ${formatCounts(nonZero(filter.counts))}), more than ${MAX_DROPPED_FRACTION * 100}%; the dataset was not written. First: "${example.slice(0, 100)}"`,
+            cfg.mention_class
+              ? 'Check dataset.descriptions.openai.model and prompt: the answers are refusals, empty, repeated or name another class.'
+              : 'Check dataset.descriptions.openai.model and prompt: with mention_class: false the descriptions must not name the class (nor its number word), and must not be refusals or repeats.',
+          );
+        }
+        if (round + 1 >= DESCRIBE_ROUNDS || dropped.length === 0) {
+          judge = dropped;
+          break;
+        }
+        const todo = new Map<string, number>();
+        for (const k of dropped) if (!cache.has(roundKey(k, round + 1))) todo.set(roundKey(k, round + 1), first.get(k)!);
+        await ask(todo);
+        for (const k of dropped) if (failedKeys.has(roundKey(k, round + 1))) lastReason.delete(k);
+        judge = dropped;
+      }
+      for (const k of judge) {
+        const reason = lastReason.get(k);
+        if (reason && !chosen.has(k)) failures.push({ index: first.get(k)!, reason: `no usable description after ${DESCRIBE_ROUNDS} answers (last one dropped: ${reason})` });
+      }
     }
-    const failedKeys = new Set(failures.map((f) => keys[f.index]));
-    const texts = keys.map((k) => (failedKeys.has(k) ? undefined : cache.get(k)?.text));
+    const failedItem = new Set(failures.map((f) => f.index));
+    const texts = keys.map((k, i) => (opts.dryRun ? cache.get(k)?.text : failedItem.has(i) ? undefined : chosen.get(k)));
     // Items sharing a failed key are failures too.
     texts.forEach((t, i) => {
-      if (t === undefined && !opts.dryRun && !failures.some((f) => f.index === i)) failures.push({ index: i, reason: 'same image as a failed item' });
+      if (t === undefined && !opts.dryRun && !failedItem.has(i)) failures.push({ index: i, reason: 'same image as a failed item' });
     });
     return {
       texts,
       failures: failures.sort((a, b) => a.index - b.index),
+      dropped: opts.dryRun ? emptyCounts() : { ...filter.counts },
       usage: client?.usage ?? { requests: 0, retries: 0, failures: 0, inputTokens: 0, outputTokens: 0, costUsd: 0 },
       estimate,
       cacheHits,

@@ -1,8 +1,11 @@
 /**
- * An append-only JSONL cache: one `{"k": key, "v": value}` (or `{"k": key, "failed": reason}`)
- * per line, appended and flushed as soon as a result arrives, so a killed process loses at most
- * the requests in flight. A torn last line (kill mid-write) and any malformed line are warned
- * about and ignored; later lines for a key win.
+ * An append-only JSONL cache: one `{"k": key, "v": value, "h": check}` (or `{"k": key, "failed":
+ * reason, "h": check}`) per line, appended and flushed as soon as a result arrives, so a killed
+ * process loses at most the requests in flight. `h` is the start of a SHA-256 over the record, so
+ * a line damaged on disk (a flipped byte that still parses) is caught. A torn last line (kill
+ * mid-write), a malformed line and a line failing its check are warned about and ignored (that
+ * entry is asked again); later lines for a key win. Lines written before checks existed (no `h`)
+ * are read as they are.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
@@ -19,6 +22,11 @@ export interface JsonlCache<T> {
   failed(): Map<string, string>;
   readonly size: number;
   close(): void;
+}
+
+/** The check stored with a record: 16 hex digits of SHA-256 over the key and the JSON of the rest. */
+export function recordCheck(key: string, rest: unknown): string {
+  return createHash('sha256').update(key).update('\0').update(JSON.stringify(rest)).digest('hex').slice(0, 16);
 }
 
 /** sha256 over the parts, separated so that ("ab","c") and ("a","bc") differ. */
@@ -38,12 +46,17 @@ export function openJsonlCache<T>(file: string, opts: { warn?: (message: string)
     needsNewline = text.length > 0 && !text.endsWith('\n');
     const lines = text.split('\n');
     let bad = 0;
+    let mismatched = 0;
     const examples: number[] = [];
     lines.forEach((line, i) => {
       if (line.trim() === '') return;
       try {
-        const rec = JSON.parse(line) as { k?: unknown; v?: unknown; failed?: unknown };
+        const rec = JSON.parse(line) as { k?: unknown; v?: unknown; failed?: unknown; h?: unknown };
         if (typeof rec.k !== 'string' || (!('v' in rec) && typeof rec.failed !== 'string')) throw new Error('not a cache record');
+        if (rec.h !== undefined && rec.h !== recordCheck(rec.k, 'v' in rec ? { v: rec.v } : { failed: rec.failed })) {
+          mismatched++;
+          throw new Error('fails its check');
+        }
         if ('v' in rec) {
           values.set(rec.k, rec.v as T);
           failures.delete(rec.k);
@@ -53,7 +66,10 @@ export function openJsonlCache<T>(file: string, opts: { warn?: (message: string)
         if (examples.length < 5) examples.push(i + 1);
       }
     });
-    if (bad) warn(`warning: ${file}: ignored ${bad} malformed line(s) (line ${examples.join(', ')}${bad > examples.length ? ', …' : ''}); those entries will be redone`);
+    if (bad) {
+      const what = mismatched === bad ? 'line(s) failing their checksum' : mismatched ? `malformed line(s) (${mismatched} failing their checksum)` : 'malformed line(s)';
+      warn(`warning: ${file}: ignored ${bad} ${what} (line ${examples.join(', ')}${bad > examples.length ? ', …' : ''}); those entries will be redone`);
+    }
   }
   let fd: number | undefined;
   const append = (record: unknown) => {
@@ -80,12 +96,12 @@ export function openJsonlCache<T>(file: string, opts: { warn?: (message: string)
     put(key, value) {
       values.set(key, value);
       failures.delete(key);
-      append({ k: key, v: value });
+      append({ k: key, v: value, h: recordCheck(key, { v: value }) });
     },
     fail(key, reason) {
       if (values.has(key)) return;
       failures.set(key, reason);
-      append({ k: key, failed: reason });
+      append({ k: key, failed: reason, h: recordCheck(key, { failed: reason }) });
     },
     failed: () => new Map(failures),
     get size() {

@@ -3,7 +3,10 @@
  * requests in flight, our own retries (so they are counted and bounded) with exponential backoff
  * that honours retry-after / retry-after-ms on 429 and retries 5xx, timeouts and network errors.
  * 401/403/404 stop everything (every later call fails fast with the same error): one bad key or
- * model name must not turn into thousands of failed requests.
+ * model name must not turn into thousands of failed requests. A malformed answer (not JSON, no
+ * `choices`, content that is not text, an answer far longer than max_tokens allows) is retried
+ * like a 5xx and, when retries run out, is a counted failure — never a crash. An empty answer is
+ * an answer (text ''): the caller's filter drops it.
  */
 import OpenAI, { APIConnectionError, APIError, APIUserAbortError } from 'openai';
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
@@ -53,6 +56,12 @@ export class LlmRequestError extends Error {
     this.name = 'LlmRequestError';
   }
 }
+
+/** A 200 response that is not a usable chat completion: retried, then a failure. */
+class MalformedResponse extends Error {}
+
+/** Tokens reported by the endpoint, or 0 when the field is missing or nonsense (negative, not a number). */
+const tokenCount = (n: unknown): number => (typeof n === 'number' && Number.isFinite(n) && n >= 0 ? Math.round(n) : 0);
 
 /** The endpoint refuses us (bad key, no access, unknown model or path): stop the whole batch. */
 export class LlmFatalError extends MmrunError {
@@ -151,19 +160,32 @@ export function createLlmClient(opts: LlmClientOptions): LlmClient {
     const own = new AbortController();
     const forward = () => own.abort(controller.signal.reason);
     controller.signal.addEventListener('abort', forward, { once: true });
-    let res;
+    const maxTokens = o.maxTokens ?? opts.maxTokens;
+    let res: unknown;
     try {
       res = await sdk.chat.completions.create(
-        { model: opts.model, messages, max_tokens: o.maxTokens ?? opts.maxTokens, ...(o.temperature !== undefined ? { temperature: o.temperature } : {}) },
+        { model: opts.model, messages, max_tokens: maxTokens, ...(o.temperature !== undefined ? { temperature: o.temperature } : {}) },
         { signal: own.signal },
       );
+    } catch (err) {
+      // The SDK's own errors (HTTP status, connection, abort) are handled by the caller; anything
+      // else it threw is about the body it could not read (e.g. invalid JSON).
+      if (err instanceof APIError || err instanceof APIUserAbortError) throw err;
+      throw new MalformedResponse(`malformed response (${err instanceof Error ? err.message : String(err)})`);
     } finally {
       controller.signal.removeEventListener('abort', forward);
     }
-    const text = res.choices?.[0]?.message?.content;
-    if (typeof text !== 'string' || text.trim() === '') throw new LlmRequestError('the response has no text content');
-    const inputTokens = res.usage?.prompt_tokens ?? 0;
-    const outputTokens = res.usage?.completion_tokens ?? 0;
+    const r = res as { choices?: { message?: { content?: unknown } }[]; usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } } | null;
+    if (typeof r !== 'object' || r === null || !Array.isArray(r.choices) || r.choices.length === 0 || typeof r.choices[0] !== 'object' || r.choices[0] === null) {
+      throw new MalformedResponse('malformed response (no choices)');
+    }
+    const content = r.choices[0].message?.content;
+    if (content !== null && content !== undefined && typeof content !== 'string') throw new MalformedResponse(`malformed response (content is ${typeof content}, expected text)`);
+    const text = typeof content === 'string' ? content : '';
+    // About 4 characters a token; 16 leaves room for any tokenizer. Longer is not an answer to our prompt.
+    if (text.length > Math.max(4096, maxTokens * 16)) throw new MalformedResponse(`malformed response (${text.length} characters, far more than max_tokens ${maxTokens} allows)`);
+    const inputTokens = tokenCount(r.usage?.prompt_tokens);
+    const outputTokens = tokenCount(r.usage?.completion_tokens);
     usage.requests++;
     usage.inputTokens += inputTokens;
     usage.outputTokens += outputTokens;
@@ -189,6 +211,9 @@ export function createLlmClient(opts: LlmClientOptions): LlmClient {
           let reason: string;
           if (err instanceof APIConnectionError) {
             reason = err.constructor.name === 'APIConnectionTimeoutError' ? `timeout after ${opts.timeoutS}s` : `connection error (${err.message})`;
+            delay = backoffBase * 2 ** retry;
+          } else if (err instanceof MalformedResponse) {
+            reason = err.message;
             delay = backoffBase * 2 ** retry;
           } else if (err instanceof APIError) {
             const f = fatal(err);
