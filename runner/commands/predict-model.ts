@@ -5,11 +5,10 @@
 import sharp from 'sharp';
 import { resolvePresets } from '../config/presets.ts';
 import { MmrunError } from '../errors.ts';
-import { readJsonIfExists } from '../files/atomic.ts';
 import { Network } from '../model/network.ts';
 import { readTidy } from '../model/read.ts';
 import { startBackend } from '../model/runtime.ts';
-import { Tokenizer, type TokenizerJson } from '../model/tokenizer.ts';
+import { loadTokenizer } from '../model/tokenizer.ts';
 import type { ModelLocation } from '../track/model-folder.ts';
 import { loadCheckpoint } from '../train/checkpoint.ts';
 import { imageTensor } from '../train/data.ts';
@@ -24,9 +23,8 @@ const inference = { training: false, nextSeed: () => 0 };
 
 export async function loadClassifier(where: ModelLocation): Promise<Classifier> {
   const backend = await startBackend(where.config.model.backend);
-  const tokenizerJson = readJsonIfExists<TokenizerJson>(where.tokenizerFile);
-  if (!tokenizerJson) throw new MmrunError(`mmrun predict: ${where.tokenizerFile} is missing: the network's text branch cannot be sized without it.`);
-  const tokenizer = Tokenizer.fromJson(tokenizerJson);
+  const tokenizer = loadTokenizer(where.tokenizerFile);
+  if (!tokenizer) throw new MmrunError(`mmrun predict: ${where.tokenizerFile} is missing: the network's text branch cannot be sized without it.`);
   const net = new Network({
     model: resolvePresets(where.config.model),
     imageShape: where.shape,

@@ -1,19 +1,22 @@
 // Everything one run trains and measures, given its config and data: the (shared) joint phase,
 // then the retrain phase, each followed by an evaluation, written to the run directory.
 // Process concerns (status, heartbeat, signals, progress bar) live in worker.ts.
-import { appendFileSync, copyFileSync, existsSync, readFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolvePresets } from '../config/presets.ts';
 import type { Experiment, Phase } from '../config/types.gen.ts';
 import { MmrunError } from '../errors.ts';
 import { Network } from '../model/network.ts';
-import { Tokenizer, type TokenizerJson } from '../model/tokenizer.ts';
+import { Tokenizer, loadTokenizer, saveTokenizer } from '../model/tokenizer.ts';
+import { CorruptFileError } from '../files/verified.ts';
 import { jointKey } from '../sweep/identity.ts';
-import { readJsonIfExists, writeJsonAtomic } from '../files/atomic.ts';
-import { parseMetricsJsonl, type MetricLine, type PhaseSummary, type RunStore, type RunSummary } from '../track/run-store.ts';
+import { writeJsonAtomic } from '../files/atomic.ts';
+import type { MetricLine, PhaseSummary, RunStore, RunSummary } from '../track/run-store.ts';
 import { latestCheckpoint, loadCheckpoint } from './checkpoint.ts';
+import { adoptPhaseHistory, historyProblems, readHistory, truncatePhase } from './history.ts';
 import { TrainSet, type DatasetLike, type ExtraText } from './data.ts';
 import { evaluate, type EvaluationResult } from './evaluate.ts';
+import { writeItemResults } from '../report/item-files.ts';
 import { JointStore, type JointResult } from './joint-store.ts';
 import { runPhase, type EpochInfo, type PhaseName, type StepInfo } from './phase.ts';
 
@@ -55,6 +58,23 @@ function buildTokenizer(config: Experiment, dataset: DatasetLike): Tokenizer {
   });
 }
 
+/**
+ * The joint phase's tokenizer, verified. Its build is deterministic from the (verified) training
+ * texts, so a damaged file is rebuilt to the very tokenizer the joint checkpoints were trained with.
+ */
+function jointTokenizer(config: Experiment, dataset: DatasetLike, file: string, warn: (message: string) => void): Tokenizer {
+  try {
+    const saved = loadTokenizer(file);
+    if (saved) return saved;
+  } catch (err) {
+    if (!(err instanceof CorruptFileError)) throw err;
+    warn(`warning: ${err.message}; rebuilding it from the training texts`);
+  }
+  const tokenizer = buildTokenizer(config, dataset);
+  saveTokenizer(file, tokenizer);
+  return tokenizer;
+}
+
 function newNetwork(config: Experiment, dataset: DatasetLike, tokenizer: Tokenizer, seed: number): Network {
   return new Network({
     model: config.model,
@@ -82,34 +102,38 @@ export async function trainRun(opts: TrainingOptions): Promise<TrainingOutcome> 
     hooks.log('warning: training.retrain.early_stopping is set: arms that stop early take fewer steps than the control arm');
   }
   const logEvery = opts.stepLogEvery ?? 10;
-  // Keyed on the config as given, so the key equals the one runner/sweep computes for the plan.
-  const joint = new JointStore(opts.artifactsDir, jointKey(opts.config, seed));
+  // Keyed on the dataset's hash (which covers the source files' content) and the joint settings.
+  const joint = new JointStore(opts.artifactsDir, jointKey(opts.config, seed, dataset.hash));
 
   // 1. The joint phase: trained once per joint key, by whoever takes the lock first.
-  let result = joint.result();
-  let waitingSince = 0;
+  // A result that does not verify (or whose final checkpoint does not) is never reused.
+  const warn = (message: string) => hooks.log(message);
+  let result = joint.result(warn);
+  let waiting = false;
   while (!result) {
-    if (joint.tryLock()) {
+    const lock = joint.tryLock();
+    if (lock) {
       try {
-        result = joint.result() ?? (await trainJoint(opts, config, joint, logEvery));
+        result = joint.result(warn) ?? (await trainJoint(opts, config, joint, logEvery));
       } finally {
-        joint.unlock();
+        lock.release();
       }
       if (!result) return { state: 'killed' };
       break;
     }
-    if (!waitingSince) {
-      waitingSince = Date.now();
-      const owner = joint.owner();
-      hooks.log(`joint phase ${joint.key} is being trained by pid ${owner?.pid ?? '?'} on ${owner?.host ?? '?'}; waiting to reuse it`);
+    if (!waiting) {
+      waiting = true;
+      hooks.log(`joint phase ${joint.key} is being trained by ${joint.holder() ?? 'another worker'}; waiting to reuse it`);
     }
     hooks.progress({ phase: 'waiting', epoch: 0, step: 0, steps: 0 });
     if (hooks.shouldStop()) return { state: 'killed' };
     await new Promise((r) => setTimeout(r, WAIT_POLL_MS));
-    result = joint.result();
+    result = joint.result(warn);
   }
-  if (waitingSince || !hasEvalLine(store, 'joint')) copyJointMetrics(joint, store);
-  if (!existsSync(store.path('tokenizer'))) copyFileSync(joint.tokenizerFile, store.path('tokenizer'));
+  // Every run using the joint phase shows its whole history, each line once, ahead of its own.
+  adoptPhaseHistory(store.path('metrics'), 'joint', result.history);
+  const tokenizer = jointTokenizer(config, dataset, joint.tokenizerFile, warn);
+  saveTokenizer(store.path('tokenizer'), tokenizer);
 
   const phases: Record<string, PhaseSummary> = {
     joint: { steps: result.steps, epochs: result.epochs, metrics: phaseMetrics(result.evaluation, result.valMetrics, result) },
@@ -117,16 +141,16 @@ export async function trainRun(opts: TrainingOptions): Promise<TrainingOutcome> 
   writeSummary(store, opts, started, phases, result.evaluation, { jointKey: joint.key, jointReused: result.trainedBy !== opts.runId });
   if (!retrainCfg.enabled) {
     writeJsonAtomic(store.path('embeddings'), result.evaluation.embeddings);
+    if (result.evaluation.items) writeItemResults(store.dir, result.evaluation.items);
     return { state: 'finished' };
   }
 
   // 2. The retrain phase: same images, texts enriched, starting from the joint weights.
-  const tokenizer = Tokenizer.fromJson(readJsonIfExists<TokenizerJson>(joint.tokenizerFile)!);
   const net = newNetwork(config, dataset, tokenizer, seed);
   try {
     loadCheckpoint(joint.checkpointDir, result.checkpoint, net.params, { withOptimizer: false });
     const extra: ExtraText[] = [...dataset.extraTrainTexts, ...(opts.retrainTexts ?? [])];
-    const trainSet = new TrainSet(dataset.train, dataset.shape, extra, tokenizer, seed);
+    const trainSet = new TrainSet(dataset.train, dataset.shape, extra, tokenizer, seed, { pairing: config.augmentation.pairing });
     if (trainSet.droppedTexts > 0) hooks.log(`retrain: ${trainSet.droppedTexts} augmented texts dropped (their class has no training image)`);
     const checkpointDir = join(store.dir, 'checkpoints');
     const phaseRun = await runPhase({
@@ -137,7 +161,7 @@ export async function trainRun(opts: TrainingOptions): Promise<TrainingOutcome> 
       val: dataset.val,
       seed,
       checkpointDir,
-      hooks: phaseHooks('retrain', retrainCfg, [(line) => store.appendMetrics(line)], hooks, logEvery),
+      hooks: phaseHooks('retrain', retrainCfg, [(line) => store.appendMetrics(line)], hooks, logEvery, (step) => truncatePhase(store.path('metrics'), 'retrain', step)),
     });
     if (phaseRun.interrupted) return { state: 'killed' };
     const evaluation = await evaluate(net, { ...dataset, shape: dataset.shape }, tokenizer, config.evaluation);
@@ -147,6 +171,7 @@ export async function trainRun(opts: TrainingOptions): Promise<TrainingOutcome> 
     phases.retrain = { steps: counts.steps, epochs: phaseRun.state.epoch, metrics: phaseMetrics(evaluation, valMetrics, counts) };
     writeSummary(store, opts, started, phases, evaluation, { jointKey: joint.key, jointReused: result.trainedBy !== opts.runId });
     writeJsonAtomic(store.path('embeddings'), evaluation.embeddings);
+    if (evaluation.items) writeItemResults(store.dir, evaluation.items);
     return { state: 'finished' };
   } finally {
     net.dispose();
@@ -156,16 +181,8 @@ export async function trainRun(opts: TrainingOptions): Promise<TrainingOutcome> 
 async function trainJoint(opts: TrainingOptions, config: Experiment, joint: JointStore, logEvery: number): Promise<JointResult | undefined> {
   const started = performance.now();
   const { dataset, store, hooks, seed } = opts;
-  let tokenizer: Tokenizer;
-  const saved = readJsonIfExists<TokenizerJson>(joint.tokenizerFile);
-  if (saved) tokenizer = Tokenizer.fromJson(saved);
-  else {
-    tokenizer = buildTokenizer(config, dataset);
-    writeJsonAtomic(joint.tokenizerFile, tokenizer.toJSON());
-  }
+  const tokenizer = jointTokenizer(config, dataset, joint.tokenizerFile, (message) => hooks.log(message));
   const net = newNetwork(config, dataset, tokenizer, seed);
-  const refresh = setInterval(() => joint.refreshLock(), 20_000);
-  refresh.unref();
   try {
     const trainSet = new TrainSet(dataset.train, dataset.shape, dataset.extraTrainTexts, tokenizer, seed);
     hooks.log(
@@ -180,13 +197,26 @@ async function trainJoint(opts: TrainingOptions, config: Experiment, joint: Join
       val: dataset.val,
       seed,
       checkpointDir: joint.checkpointDir,
-      hooks: phaseHooks('joint', config.training.joint, sinks, hooks, logEvery),
+      // Resuming (perhaps a killed sibling's work): the shared history is cut back to the
+      // checkpoint, and this run's own joint lines become exactly that before the replay appends.
+      hooks: phaseHooks('joint', config.training.joint, sinks, hooks, logEvery, (step) => {
+        truncatePhase(joint.metricsFile, 'joint', step);
+        adoptPhaseHistory(store.path('metrics'), 'joint', readHistory(joint.metricsFile).lines);
+      }),
     });
     if (phaseRun.interrupted) return undefined;
     const evaluation = await evaluate(net, { ...dataset, shape: dataset.shape }, tokenizer, config.evaluation);
     const line = evalLine('joint', phaseRun.state.globalStep, phaseRun.state.epoch, evaluation.metrics);
     for (const sink of sinks) sink(line);
-    const valMetrics = lastValMetrics(parseMetricsJsonl(readFileSync(joint.metricsFile, 'utf8')).lines, 'joint');
+    const history = readHistory(joint.metricsFile).lines;
+    const gaps = historyProblems(history, 'joint', phaseRun.state.epoch);
+    if (gaps.length > 0) {
+      throw new MmrunError(
+        `joint phase ${joint.key}: its metric history ${joint.metricsFile} is incomplete (${gaps.join('; ')}).`,
+        `Delete ${joint.dir} to train the joint phase again from scratch.`,
+      );
+    }
+    const valMetrics = lastValMetrics(history, 'joint');
     const result: JointResult = {
       jointKey: joint.key,
       backend: opts.backend,
@@ -198,20 +228,21 @@ async function trainJoint(opts: TrainingOptions, config: Experiment, joint: Join
       trainedBy: opts.runId,
       valMetrics,
       evaluation,
+      history,
       durationS: (performance.now() - started) / 1000,
       finishedAt: new Date().toISOString(),
     };
     joint.writeResult(result);
     return result;
   } finally {
-    clearInterval(refresh);
     net.dispose();
   }
 }
 
-function phaseHooks(phase: PhaseName, cfg: Phase, sinks: ((l: MetricLine) => void)[], hooks: TrainingHooks, logEvery: number) {
+function phaseHooks(phase: PhaseName, cfg: Phase, sinks: ((l: MetricLine) => void)[], hooks: TrainingHooks, logEvery: number, onStart: (step: number) => void) {
   const emit = (line: MetricLine) => sinks.forEach((s) => s(line));
   return {
+    onStart,
     onStep(info: StepInfo) {
       hooks.progress({ phase, epoch: info.epoch, step: info.step, steps: info.steps, loss: info.losses.loss, samplesPerS: info.samplesPerS });
       const stepsPerEpoch = info.steps / cfg.epochs;
@@ -237,25 +268,12 @@ function evalLine(phase: PhaseName, step: number, epoch: number, metrics: Record
   return { t: new Date().toISOString(), phase, kind: 'eval', step, epoch, metrics };
 }
 
-function hasEvalLine(store: RunStore, phase: string): boolean {
-  return store.readMetrics().lines.some((l) => l.phase === phase && l.kind === 'eval');
-}
-
 function lastValMetrics(lines: MetricLine[], phase: string): Record<string, number> {
   const epochs = lines.filter((l) => l.phase === phase && l.kind === 'epoch');
   const last = epochs[epochs.length - 1]?.metrics ?? {};
   const out: Record<string, number> = {};
   for (const k of ['val_image_acc', 'val_text_acc']) if (last[k] !== undefined) out[k] = last[k];
   return out;
-}
-
-/** Joint lines another worker wrote, replayed into this run's metrics (lines already there skipped). */
-function copyJointMetrics(joint: JointStore, store: RunStore): void {
-  if (!existsSync(joint.metricsFile)) return;
-  const key = (l: MetricLine) => `${l.phase}/${l.kind}/${l.step}`;
-  const have = new Set(store.readMetrics().lines.map(key));
-  const { lines } = parseMetricsJsonl(readFileSync(joint.metricsFile, 'utf8'));
-  store.appendMetrics(...lines.filter((l) => !have.has(key(l))));
 }
 
 function phaseMetrics(e: EvaluationResult, val: Record<string, number>, counts: { steps: number; trainImages: number; trainTexts: number }): Record<string, number> {
