@@ -291,5 +291,15 @@ describe('corrupt joint results and checkpoints', () => {
     expect(rerun.log).toContain(`warning: checkpoint retrain-epoch2 is not usable: ${retrain} is corrupt: 100 bytes`);
     expect(rerun.log).toMatch(/retrain: resumed from checkpoint retrain-epoch1 /);
     expectSameAsReference(runDirs, 'after corrupt joint and retrain checkpoints');
+
+    // 3. The joint phase's tokenizer damaged: rebuilt from the training texts (its build is
+    //    deterministic), so the run still ends exactly as the reference.
+    const tokenizerFile = join(jointDir, 'tokenizer.json');
+    flipByte(tokenizerFile);
+    const again = await work(runDirs[1]);
+    expect(again.code, again.log).toBe(0);
+    expect(again.log).toContain(`warning: ${tokenizerFile} is corrupt`);
+    expect(again.log).toContain('rebuilding it from the training texts');
+    expectSameAsReference(runDirs, 'after a corrupt joint tokenizer');
   }, 900_000);
 });
