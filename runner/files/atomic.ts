@@ -27,14 +27,18 @@ export function writeJsonAtomic(file: string, value: unknown): void {
   writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
 }
 
-/** The parsed JSON of a file, or undefined when it does not exist. Throws on invalid JSON. */
-export function readJsonIfExists<T>(file: string): T | undefined {
-  let text: string;
+/** The text of a file, or undefined when it does not exist. */
+export function readTextIfExists(file: string): string | undefined {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw err;
   }
-  return JSON.parse(text) as T;
+}
+
+/** The parsed JSON of a file, or undefined when it does not exist. Throws on invalid JSON. */
+export function readJsonIfExists<T>(file: string): T | undefined {
+  const text = readTextIfExists(file);
+  return text === undefined ? undefined : (JSON.parse(text) as T);
 }

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MmrunError } from '../errors.ts';
-import { writeJsonAtomic } from './atomic.ts';
+import { readTextIfExists, writeJsonAtomic } from './atomic.ts';
 import { sha256Bytes, sha256File } from './checksum.ts';
 
 export const CHECKSUMS_FILE = 'checksums.json';
@@ -48,16 +48,8 @@ export function writeDirectoryChecksums(dir: string, names: string[]): void {
  * A missing or unreadable checksums file is a problem too: nothing unverified is trusted.
  */
 export function verifyDirectory(dir: string): string[] {
-  const listFile = join(dir, CHECKSUMS_FILE);
-  let list: ChecksumsFile;
-  try {
-    list = JSON.parse(readFileSync(listFile, 'utf8')) as ChecksumsFile;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return [code === 'ENOENT' ? `${listFile} is missing` : `${listFile} is unreadable (${(err as Error).message})`];
-  }
-  const bad = listProblem(list, listFile);
-  if (bad) return [bad];
+  const list = readDirectoryChecksums(dir);
+  if ('problem' in list) return [list.problem];
   const problems: string[] = [];
   for (const [name, want] of Object.entries(list.files)) {
     const file = join(dir, name);
@@ -89,13 +81,8 @@ export function writeVerifiedJson(file: string, value: unknown): void {
  * when it is not valid JSON, not an envelope, or its content does not match its checksum.
  */
 export function readVerifiedJson<T>(file: string): T | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
+  const text = readTextIfExists(file);
+  if (text === undefined) return undefined;
   let envelope: { sha256?: unknown; value?: unknown };
   try {
     envelope = JSON.parse(text) as typeof envelope;
