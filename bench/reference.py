@@ -13,31 +13,41 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-BATCH, CLASSES, IMAGE, VOCAB, MIN_TOKENS = 64, 10, (28, 28, 1), 2000, 8  # bench/models.ts SIZES
-FILTERS, DENSE = [16, 32], 128  # image preset small
-MAX_LEN, WIDTH, HEADS, MLP, LAYERS = 32, 64, 2, 128, 1  # text preset small
+BATCH, CLASSES, IMAGE, MIN_TOKENS = 64, 10, (28, 28, 1), 8  # bench/models.ts SIZES
 DIM, TEMPERATURE = 64, 0.07  # projection, initial InfoNCE temperature
+BN_EPS = 1e-3  # runner/model/image-branch.ts; momentum 0.1 here = 0.9 there (running = 0.9 running + 0.1 batch)
+# runner/config/presets.ts (image, text) and bench/models.ts (vocabulary per preset)
+PRESETS = {
+    "small": dict(FILTERS=[16, 32], DENSE=128, BATCH_NORM=False, IMAGE_DROPOUT=0.0,
+                  MAX_LEN=32, WIDTH=64, HEADS=2, MLP=128, LAYERS=1, TEXT_DROPOUT=0.0, VOCAB=2000),
+    "medium": dict(FILTERS=[32, 64, 128], DENSE=256, BATCH_NORM=True, IMAGE_DROPOUT=0.1,
+                   MAX_LEN=64, WIDTH=128, HEADS=4, MLP=256, LAYERS=2, TEXT_DROPOUT=0.1, VOCAB=8000),
+}
+globals().update(PRESETS["small"])  # set for real in main() from --preset
 WEIGHTS = {"cnn": None, "text": (0.0, 1.0, 0.0), "multimodal": (1.0, 1.0, 0.5)}
 
 
 class ImageBranch(nn.Module):
-    """conv3x3-relu-maxpool2 blocks ('same' padding), flatten, dense-relu, linear out."""
+    """conv3x3-[batch norm]-relu-maxpool2 blocks ('same' padding), flatten, dense-relu, dropout, linear out."""
 
     def __init__(self, out_dim):
         super().__init__()
         h, w, c = IMAGE
-        convs = []
+        convs, norms = [], []
         for f in FILTERS:
-            convs.append(nn.Conv2d(c, f, 3, padding=1))
+            # With batch norm the conv has no bias (the norm's beta is the shift), as in mmrun.
+            convs.append(nn.Conv2d(c, f, 3, padding=1, bias=not BATCH_NORM))
+            norms.append(nn.BatchNorm2d(f, eps=BN_EPS, momentum=0.1) if BATCH_NORM else nn.Identity())
             c, h, w = f, math.ceil(h / 2), math.ceil(w / 2)
-        self.convs = nn.ModuleList(convs)
+        self.convs, self.norms = nn.ModuleList(convs), nn.ModuleList(norms)
         self.dense = nn.Linear(h * w * c, DENSE)
+        self.dropout = nn.Dropout(IMAGE_DROPOUT)
         self.out = nn.Linear(DENSE, out_dim)
 
     def forward(self, x):
-        for conv in self.convs:
-            x = F.max_pool2d(F.relu(conv(x)), 2, ceil_mode=True)
-        return self.out(F.relu(self.dense(x.flatten(1))))
+        for conv, norm in zip(self.convs, self.norms):
+            x = F.max_pool2d(F.relu(norm(conv(x))), 2, ceil_mode=True)
+        return self.out(self.dropout(F.relu(self.dense(x.flatten(1)))))
 
 
 class EncoderLayer(nn.Module):
@@ -48,6 +58,7 @@ class EncoderLayer(nn.Module):
         self.ln1, self.ln2 = nn.LayerNorm(WIDTH, eps=1e-5), nn.LayerNorm(WIDTH, eps=1e-5)
         self.qkv, self.attn_out = nn.Linear(WIDTH, 3 * WIDTH), nn.Linear(WIDTH, WIDTH)
         self.mlp_in, self.mlp_out = nn.Linear(WIDTH, MLP), nn.Linear(MLP, WIDTH)
+        self.drop_attn, self.drop_mlp = nn.Dropout(TEXT_DROPOUT), nn.Dropout(TEXT_DROPOUT)
 
     def forward(self, x, b, l, key_bias):
         d = WIDTH // HEADS
@@ -55,8 +66,8 @@ class EncoderLayer(nn.Module):
         q, k, v = qkv.split(HEADS, dim=1)
         scores = q @ k.transpose(-1, -2) * (1 / math.sqrt(d)) + key_bias
         attended = torch.softmax(scores, -1) @ v
-        x = x + self.attn_out(attended.transpose(1, 2).reshape(b * l, WIDTH))
-        return x + self.mlp_out(F.relu(self.mlp_in(self.ln2(x))))
+        x = x + self.drop_attn(self.attn_out(attended.transpose(1, 2).reshape(b * l, WIDTH)))
+        return x + self.drop_mlp(self.mlp_out(F.relu(self.mlp_in(self.ln2(x)))))
 
 
 class TextBranch(nn.Module):
@@ -66,13 +77,14 @@ class TextBranch(nn.Module):
         self.pos = nn.Parameter(torch.randn(MAX_LEN, WIDTH) * 0.02)
         self.layers = nn.ModuleList([EncoderLayer() for _ in range(LAYERS)])
         self.ln = nn.LayerNorm(WIDTH, eps=1e-5)
+        self.dropout = nn.Dropout(TEXT_DROPOUT)
         self.out = nn.Linear(WIDTH, out_dim)
 
     def forward(self, ids):
         b, l = ids.shape
         mask = (ids != 0).float()
         key_bias = ((1 - mask) * -1e9).view(b, 1, 1, l)
-        x = (self.tok(ids) + self.pos[:l]).view(b * l, WIDTH)
+        x = self.dropout((self.tok(ids) + self.pos[:l]).view(b * l, WIDTH))
         for layer in self.layers:
             x = layer(x, b, l, key_bias)
         states = self.ln(x).view(b, l, WIDTH)
@@ -154,13 +166,16 @@ def workload(name):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--model", required=True, choices=list(WEIGHTS))
+    p.add_argument("--preset", default="small", choices=list(PRESETS))
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--threads", type=int, default=1)
     a = p.parse_args()
+    globals().update(PRESETS[a.preset])
     torch.set_num_threads(a.threads)
     torch.manual_seed(1)
     net, loss_fn, forward = workload(a.model)
+    net.train()
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
 
     def step():
@@ -178,6 +193,7 @@ def main():
     for _ in range(a.steps):
         step()
     train_s, train_cpu = time.perf_counter() - t0, time.process_time() - c0
+    net.eval()  # inference: batch norm from running statistics, no dropout (as mmrun's forward)
     with torch.no_grad():
         for _ in range(3):
             forward()
@@ -187,6 +203,7 @@ def main():
         forward_s, forward_cpu = time.perf_counter() - t0, time.process_time() - c0
     print(json.dumps({
         "model": a.model,
+        "preset": a.preset,
         "backend": f"pytorch {torch.__version__} cpu ({torch.backends.cpu.get_cpu_capability()}), {torch.get_num_threads()} thread(s)",
         "train_samples_per_s": a.steps * BATCH / train_s,
         "forward_samples_per_s": a.steps * BATCH / forward_s,

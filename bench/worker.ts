@@ -5,11 +5,12 @@ import { parseArgs } from 'node:util';
 import { initBackend, type BackendChoice } from '../runner/model/backend/index.ts';
 import { registerGradients } from '../runner/model/gradients.ts';
 import { nativeActive } from '../runner/model/backend/simd/module.ts';
-import { createWorkload, type ModelName } from './models.ts';
+import { createWorkload, type ModelName, type WorkloadPreset } from './models.ts';
 
 const { values } = parseArgs({
   options: {
     model: { type: 'string' },
+    preset: { type: 'string', default: 'small' },
     backend: { type: 'string', default: 'auto' },
     steps: { type: 'string', default: '30' },
     warmup: { type: 'string', default: '5' },
@@ -21,7 +22,7 @@ const warmup = Number(values.warmup);
 
 await registerGradients();
 const backend = await initBackend(values.backend as BackendChoice, { threads: Number(values.threads) });
-const w = createWorkload(values.model as ModelName);
+const w = createWorkload(values.model as ModelName, 1, values.preset as WorkloadPreset);
 
 /** Runs `n` times `step` (which returns a tensor to read back, as the training loop reads the loss); wall and CPU seconds. */
 function timed(n: number, step: () => { dataSync(): unknown; dispose(): void }): { wallS: number; cpuS: number } {
@@ -45,8 +46,10 @@ const { wallS: forwardS, cpuS: forwardCpuS } = timed(steps, () => w.forward());
 console.log(
   JSON.stringify({
     model: w.name,
+    preset: values.preset,
     backend: backend.name === 'wasm' && nativeActive() ? 'wasm+native' : backend.name,
     detail: backend.detail,
+    label: backend.label,
     train_samples_per_s: (steps * w.batch) / trainS,
     forward_samples_per_s: (steps * w.batch) / forwardS,
     // Per second of CPU time: steadier than wall time when other work shares the cores.

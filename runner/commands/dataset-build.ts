@@ -1,11 +1,11 @@
 import { relative } from 'node:path';
-import { loadExperiment } from '../config/index.ts';
+import { formatInformativeness } from '../data/describe/informativeness.ts';
+import { planExperiment } from '../plan-experiment.ts';
 import type { Experiment } from '../config/types.gen.ts';
-import { ensureDataset, type ProgressEvent } from '../data/index.ts';
+import type { ProgressEvent } from '../data/index.ts';
 import { MmrunError } from '../errors.ts';
 import { createProgress, type Progress } from '../progress.ts';
 import { datasetKey } from '../sweep/identity.ts';
-import { planSweep } from '../sweep/index.ts';
 import type { Command } from './types.ts';
 
 /** Turns builder progress events into one bar per stage label. */
@@ -31,10 +31,10 @@ export function progressBars(): { onProgress: (e: ProgressEvent) => void; close:
 }
 
 /** The distinct datasets a sweep trains on (a grid over dataset.* makes several). */
-function datasetsOf(file: string): Experiment[] {
-  const loaded = loadExperiment(file);
+function datasetsOf(file: string, writes: boolean): Experiment[] {
+  const { plan } = planExperiment(file, { writableArtifacts: writes });
   const byKey = new Map<string, Experiment>();
-  for (const run of planSweep(loaded).runs) byKey.set(datasetKey(run.config), run.config);
+  for (const run of plan.runs) byKey.set(datasetKey(run.config), run.config);
   return [...byKey.values()];
 }
 
@@ -47,7 +47,9 @@ export const command: Command = {
   },
   async run({ positionals, values }) {
     if (positionals.length !== 1) throw new MmrunError('mmrun dataset build: name one experiment file, e.g. mmrun dataset build experiments/quickstart.yaml');
-    const configs = datasetsOf(positionals[0]);
+    const configs = datasetsOf(positionals[0], !values['dry-run']);
+    // Loaded here, not at the top: `mmrun --help` lists every command and must not load the dataset builders.
+    const { ensureDataset } = await import('../data/index.ts');
     const dryRun = Boolean(values['dry-run']);
     if (configs.length > 1) console.log(`${configs.length} distinct datasets in this sweep`);
     for (const config of configs) {
@@ -72,6 +74,7 @@ export const command: Command = {
         `${where}: ${what} — train ${s.train.count}, val ${s.val.count}, test ${s.test.count}${s.extraTrainTexts.count ? `, extra train texts ${s.extraTrainTexts.count}` : ''}; ` +
           `${m.descriptions.describer} descriptions, ${m.descriptions.stats.meanWords} words on average, vocabulary ${m.descriptions.stats.vocabulary}`,
       );
+      if (m.descriptions.informativeness) console.log(`  ${formatInformativeness(m.descriptions.informativeness)}`);
     }
     return 0;
   },

@@ -1,9 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { writeContactSheet } from '../data/contact-sheet.ts';
 import { formatCard } from '../data/card.ts';
 import { loadExperiment } from '../config/index.ts';
-import { datasetLocation, loadDataset, readManifest } from '../data/index.ts';
 import { MmrunError } from '../errors.ts';
 import type { Command } from './types.ts';
 
@@ -12,11 +10,14 @@ export const command: Command = {
   summary: 'Print a dataset card and sample pairs; write a PNG contact sheet',
   usage: 'mmrun dataset show <dataset-dir | experiment.yaml>',
   options: {
-    pairs: { type: 'string', description: 'Sample pairs to print', default: '5' },
+    pairs: { type: 'string', description: 'Sample pairs to print', default: '5', integer: { min: 0 } },
     out: { type: 'string', description: 'Contact sheet file (default: <dataset-dir>/contact-sheet.png)' },
-    samples: { type: 'string', description: 'Images on the contact sheet', default: '12' },
+    samples: { type: 'string', description: 'Images on the contact sheet', default: '12', integer: { min: 1 } },
   },
   async run({ positionals, values }) {
+    // Loaded here, not at the top: `mmrun --help` lists every command and must not load sharp and the dataset builders.
+    const { datasetLocation, loadDataset, readManifest } = await import('../data/index.ts');
+    const { writeContactSheet } = await import('../data/contact-sheet.ts');
     if (positionals.length !== 1) throw new MmrunError('mmrun dataset show: name one dataset folder, e.g. mmrun dataset show artifacts/datasets/mnist-0123456789ab');
     let dir = positionals[0];
     if (/\.ya?ml$/.test(dir) && existsSync(dir)) {

@@ -30,11 +30,11 @@ export const command: Command = {
   summary: 'Run a sweep: launch every run not finished yet (local pool or Slurm array); rerun to resume',
   usage: 'mmrun run <experiment.yaml> [--jobs N] [--only <id>...] [--wait] [--detach]',
   options: {
-    jobs: { type: 'string', short: 'j', description: 'Runs at once (overrides launcher.jobs)' },
+    jobs: { type: 'string', short: 'j', description: 'Runs at once (overrides launcher.jobs)', integer: { min: 1 } },
     only: { type: 'string', multiple: true, description: 'Run only this run id (or unique prefix), in the foreground' },
     wait: { type: 'boolean', description: 'If another `mmrun run` holds this sweep, wait for it instead of failing' },
     detach: { type: 'boolean', description: 'Slurm: submit the job array and return at once' },
-    'max-runs': { type: 'string', description: 'Largest sweep accepted', default: '10000' },
+    'max-runs': { type: 'string', description: 'Largest sweep accepted', default: '10000', integer: { min: 1 } },
     'no-report': { type: 'boolean', description: 'Do not print the comparison nor write the HTML report at the end' },
   },
   async run({ positionals, values }) {

@@ -1,33 +1,34 @@
 import { resolve } from 'node:path';
 import { MmrunError } from '../errors.ts';
-import type { Command } from './types.ts';
+import { MAX_RUNS_OPTION, type Command } from './types.ts';
 
 export const command: Command = {
   name: 'status',
-  summary: 'Show the runs of a sweep: state, duration, key metric (and Slurm tasks)',
+  summary: 'Show the runs of a sweep: state, duration, key metric (and the launcher\'s tasks, e.g. Slurm)',
   usage: 'mmrun status <experiment.yaml> [--json]',
   options: {
+    'max-runs': MAX_RUNS_OPTION,
     json: { type: 'boolean', description: 'Print the rows as JSON' },
   },
   async run({ positionals, values }) {
     if (positionals.length !== 1) throw new MmrunError('mmrun status: name one experiment file.');
-    const { loadExperiment } = await import('../config/index.ts');
-    const { planSweep } = await import('../sweep/index.ts');
+    const { planExperiment } = await import('../plan-experiment.ts');
     const { statusRows, formatStatusTable, countStates } = await import('../launch/sweep-status.ts');
-    const { sweepFiles, readLock, isLockStale, describeHolder } = await import('../launch/index.ts');
-    const loaded = loadExperiment(positionals[0]);
-    const plan = planSweep(loaded, { maxRuns: Number.MAX_SAFE_INTEGER });
+    const { sweepFiles, sweepLockHolder, describeHolder, launchersInvolvedIn } = await import('../launch/index.ts');
+    const { loaded, plan } = planExperiment(positionals[0], { maxRuns: values['max-runs'] as number | undefined, adoptLegacyRunsIn: true });
     const artifactsDir = resolve(loaded.config.artifacts_dir);
-    const files = sweepFiles(artifactsDir, plan.sweepId);
-    let tasks: import('../launch/slurm.ts').TaskState[] = [];
+    const sweep = { plan, artifactsDir, files: sweepFiles(artifactsDir, plan.sweepId), configured: loaded.config.launcher.type, env: process.env };
+    const tasks: import('../launch/index.ts').EngineRunState[] = [];
     const notes: string[] = [];
-    const slurm = await import('../launch/slurm.ts');
-    const usesSlurm = loaded.config.launcher.type === 'slurm' || slurm.readSlurmState(files.slurm).jobs.length > 0;
-    if (usesSlurm) {
+    let showTasks = false;
+    for (const launcher of await launchersInvolvedIn(sweep)) {
       try {
-        tasks = await slurm.queryTasks(plan.sweepId, process.env);
+        const states = await launcher.states(sweep);
+        tasks.push(...states);
+        showTasks ||= launcher.name !== 'local' || states.length > 0;
       } catch (err) {
-        notes.push(`(Slurm queue not available: ${(err as Error).message.split('\n')[0]}; states are from the run directories only)`);
+        showTasks = true;
+        notes.push(`(${launcher.name} launcher not available: ${(err as Error).message.split('\n')[0]}; states are from the run directories only)`);
       }
     }
     const rows = statusRows(plan, artifactsDir, tasks);
@@ -35,11 +36,11 @@ export const command: Command = {
       console.log(JSON.stringify({ sweepId: plan.sweepId, artifactsDir, runs: rows }, null, 2));
       return 0;
     }
-    console.log(formatStatusTable(rows, { slurm: usesSlurm, width: process.stdout.columns || 200 }));
+    console.log(formatStatusTable(rows, { tasks: showTasks, width: process.stdout.columns || 200 }));
     console.log('');
     console.log(`${plan.experiment} (sweep ${plan.sweepId}): ${plan.runs.length} runs: ${countStates(rows)}.`);
-    const holder = readLock(files.lock);
-    if (holder && !isLockStale(holder)) console.log(`Being launched by ${describeHolder(holder)}.`);
+    const holder = sweepLockHolder(sweep.files.lock);
+    if (holder) console.log(`Being launched by ${describeHolder(holder)}.`);
     if (rows.some((r) => r.state === 'stale')) console.log('stale: left running by a launcher that is gone; `mmrun run` resumes them from their checkpoints.');
     for (const n of notes) console.log(n);
     return 0;

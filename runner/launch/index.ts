@@ -3,28 +3,34 @@
  * finished (local process pool or one Slurm job array), follow it, and summarise. Running the same
  * command again after any interruption finishes the sweep with no run done twice.
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadExperiment } from '../config/index.ts';
+import { adoptLegacyRuns, assertWritableArtifactsDir, planExperiment } from '../plan-experiment.ts';
 import { MmrunError } from '../errors.ts';
-import { planSweep, type Plan, type RunSpec } from '../sweep/index.ts';
+import { writeFailure } from '../files/fs-errors.ts';
+import type { Plan, RunSpec } from '../sweep/index.ts';
 import { RunStore, runDirOf, type RunStatus } from '../track/run-store.ts';
-import { startDisplay, formatDuration, type Display, type DisplayModel } from './display.ts';
+import type { LaunchRequest, RunEnd } from './launcher.ts';
+import { formatDuration } from './display.ts';
+import { getLauncher } from './engines.ts';
 import { describeError } from './exit-cause.ts';
 import { defaultProbe, dispositionOf } from './liveness.ts';
-import { LocalPool, type RunEnd } from './local-pool.ts';
 import { prepareSharedInputs } from './prepare.ts';
-import { concurrencyOf, detectMachine, type Machine } from './slots.ts';
-import { acquireSweepLock, describeHolder, type SweepLock } from './sweep-lock.ts';
+import type { Machine } from './slots.ts';
+import { checkBackendsInstalled } from '../model/backend/preflight.ts';
+import { acquireSweepLock, describeHolder } from './sweep-lock.ts';
 import { sweepFiles, type SweepFiles } from './sweep-files.ts';
 import { workerCommand as defaultWorkerCommand } from './worker-command.ts';
+import { mkdirLevels } from '../files/mkdir.ts';
 
 export { classifyExit, describeError, type WorkerExit, type Outcome } from './exit-cause.ts';
 export { dispositionOf, pidAlive, STALE_HEARTBEAT_MS, type RunDisposition } from './liveness.ts';
 export { concurrencyOf, slotEnv, detectMachine, countGpus, type Machine } from './slots.ts';
-export { acquireSweepLock, tryAcquire, readLock, isLockStale, describeHolder, type LockHolder, type SweepLock } from './sweep-lock.ts';
+export { acquireSweepLock, sweepLockHolder, describeHolder, SWEEP_LOCK_STALE_MS, type LockHolder, type SweepLock } from './sweep-lock.ts';
 export { sweepFiles, type SweepFiles } from './sweep-files.ts';
-export { LocalPool, type PoolOptions, type RunEnd, type PoolSnapshot } from './local-pool.ts';
+export { LocalPool, type PoolOptions, type PoolSnapshot } from './local-pool.ts';
+export type { Launcher, LaunchRequest, LaunchResult, RunEnd, SweepRef, EngineRunState } from './launcher.ts';
+export { getLauncher, launcherNames, launchersInvolvedIn, registerLauncher } from './engines.ts';
 export { workerCommand } from './worker-command.ts';
 export { headerLine, runLine, startDisplay, type DisplayModel } from './display.ts';
 
@@ -87,20 +93,22 @@ export async function runSweep(opts: RunSweepOptions): Promise<SweepOutcome> {
   const env = opts.env ?? process.env;
   const write = opts.write ?? ((s: string) => process.stdout.write(s));
   const say = (line: string) => write(`${line}\n`);
-  const loaded = loadExperiment(opts.file);
-  const plan = planSweep(loaded, { maxRuns: opts.maxRuns });
+  const { loaded, plan } = planExperiment(opts.file, { maxRuns: opts.maxRuns });
   const config = loaded.config;
   const artifactsDir = resolve(config.artifacts_dir);
   const runs = selectRuns(plan, opts.only);
   const files = sweepFiles(artifactsDir, plan.sweepId);
-  const launcherType = config.launcher.type;
+  const launcher = await getLauncher(config.launcher.type);
 
-  // Slurm: fail on a missing sbatch or a down controller before anything is written.
-  const slurm = launcherType === 'slurm' ? await import('./slurm.ts') : undefined;
-  if (slurm) await slurm.checkSlurmAvailable(env);
+  // E.g. a missing sbatch or a Slurm controller that does not answer: fail before anything is
+  // written, the artifacts folder included; then an artifacts folder that cannot be written fails
+  // before any other work, and run directories of the previous id scheme are renamed.
+  await launcher.checkAvailable(env);
+  assertWritableArtifactsDir(config.artifacts_dir);
+  adoptLegacyRuns(plan, artifactsDir);
 
   try {
-    mkdirSync(files.dir, { recursive: true });
+    mkdirLevels(files.dir);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     throw new MmrunError(`cannot create the sweep folder ${files.dir}: ${e.code === 'ENOSPC' ? 'the disk is full' : e.message}`, 'Check artifacts_dir in the experiment file and the free space there.');
@@ -109,10 +117,14 @@ export async function runSweep(opts: RunSweepOptions): Promise<SweepOutcome> {
     wait: opts.wait,
     sweepId: plan.sweepId,
     command: `mmrun run ${opts.file}${opts.only ? ` --only ${opts.only.join(' ')}` : ''}`,
-    onWait: (h) => say(`sweep ${plan.sweepId} is being launched by ${describeHolder(h)}; waiting for it to finish (--wait)`),
+    onWait: (h) => say(`sweep ${plan.sweepId} is being launched by ${h ? describeHolder(h) : 'another process'}; waiting for it to finish (--wait)`),
   });
   try {
-    writeFileSync(files.plan, JSON.stringify(plan, null, 2) + '\n');
+    try {
+      writeFileSync(files.plan, JSON.stringify(plan, null, 2) + '\n');
+    } catch (err) {
+      throw writeFailure(err, files.plan);
+    }
     rmSync(files.stop, { force: true });
 
     const probe = defaultProbe();
@@ -121,6 +133,8 @@ export async function runSweep(opts: RunSweepOptions): Promise<SweepOutcome> {
       say(`nothing to do: all ${runs.length} run${runs.length === 1 ? '' : 's'} of sweep ${plan.sweepId} already finished (${artifactsDir}/runs). See \`mmrun status ${opts.file}\`.`);
       return { plan, ends: runs.map((spec) => ({ spec, state: 'finished', attempts: 0, adopted: true })), exitCode: 0 };
     }
+    // A native TensorFlow backend that is not installed: one clear error now, not one per worker.
+    checkBackendsInstalled(opts.file, pending.map((r) => r.config.model.backend));
     if (pending.length < runs.length) say(`${runs.length - pending.length} of ${runs.length} runs already finished: launching the other ${pending.length}.`);
 
     if (opts.prepare ?? env.MMRUN_SKIP_PREPARE !== '1') {
@@ -129,18 +143,41 @@ export async function runSweep(opts: RunSweepOptions): Promise<SweepOutcome> {
 
     const sync = await startTracking(config, artifactsDir, plan, say);
     try {
-      const workerCommand = opts.workerCommand ?? defaultWorkerCommand(env);
-      if (slurm) {
-        const r = await slurm.runSlurmSweep({ plan, runs, artifactsDir, launcher: config.launcher, files, workerCommand, env, detach: opts.detach, say, experimentFile: loaded.file, handleSignals: opts.handleSignals, tty: opts.tty });
-        return { plan, ends: r.ends, exitCode: summarise(plan, runs, r.ends, say, files, r.how) };
-      }
-      return await runLocal({ opts, plan, runs, artifactsDir, files, lock, workerCommand, env, write, say, experimentFile: loaded.file, launcher: config.launcher });
+      const req: LaunchRequest = {
+        plan,
+        runs,
+        artifactsDir,
+        files,
+        configured: config.launcher.type,
+        env,
+        launcher: config.launcher,
+        workerCommand: opts.workerCommand ?? defaultWorkerCommand(env),
+        experimentFile: loaded.file,
+        say,
+        write,
+        tty: opts.tty,
+        handleSignals: opts.handleSignals,
+        jobs: opts.jobs,
+        foreground: Boolean(opts.only && opts.only.length > 0),
+        detach: opts.detach,
+        machine: opts.machine,
+      };
+      const adopted = await launcher.adoptOrphans(req);
+      if (adopted.length > 0) say(`sweep ${plan.sweepId}: ${adopted.length} run${adopted.length === 1 ? '' : 's'} still running from an earlier launcher: following ${adopted.length === 1 ? 'it' : 'them'}, not starting ${adopted.length === 1 ? 'it' : 'them'} again.`);
+      const r = await launcher.submit(req);
+      return { plan, ends: r.ends, exitCode: summarise(plan, runs, r.ends, say, files, r.how) };
     } finally {
       await sync?.stop();
     }
   } finally {
-    rmSync(files.stop, { force: true });
-    lock.release();
+    // artifacts/ may have become unwritable: say so (the next launcher takes over a lock whose owner is gone).
+    for (const [what, clean] of [['remove the stop file', () => rmSync(files.stop, { force: true })], ['release the sweep lock', () => lock.release()]] as const) {
+      try {
+        clean();
+      } catch (err) {
+        say(`warning: ${(writeFailure(err, files.dir, what) as Error).message}`);
+      }
+    }
   }
 }
 
@@ -157,96 +194,6 @@ async function startTracking(config: import('../config/types.gen.ts').Experiment
     say(`warning: MLflow sync is off for this sweep: ${(err as Error).message}`);
     return undefined;
   }
-}
-
-interface LocalArgs {
-  opts: RunSweepOptions;
-  plan: Plan;
-  runs: RunSpec[];
-  artifactsDir: string;
-  files: SweepFiles;
-  lock: SweepLock;
-  workerCommand: string[];
-  env: NodeJS.ProcessEnv;
-  write: (s: string) => void;
-  say: (l: string) => void;
-  experimentFile: string;
-  launcher: import('../config/types.gen.ts').Launcher;
-}
-
-async function runLocal(a: LocalArgs): Promise<SweepOutcome> {
-  const machine = a.opts.machine ?? detectMachine();
-  const foreground = Boolean(a.opts.only && a.opts.only.length > 0);
-  const jobs = foreground ? 1 : concurrencyOf(a.launcher, machine, a.opts.jobs);
-  const tty = !foreground && (a.opts.tty ?? Boolean(process.stdout.isTTY));
-  let display: Display | undefined;
-  const log = (line: string) => (display ? display.log(line) : a.say(line));
-  const pool = new LocalPool({
-    runs: a.runs,
-    artifactsDir: a.artifactsDir,
-    sweepId: a.plan.sweepId,
-    experimentFile: a.experimentFile,
-    launcher: a.launcher,
-    jobs,
-    machine,
-    workerCommand: a.workerCommand,
-    stopFile: a.files.stop,
-    env: a.env,
-    foreground,
-    log,
-    killGraceS: a.env.MMRUN_KILL_GRACE_S ? Number(a.env.MMRUN_KILL_GRACE_S) : undefined,
-  });
-  log(
-    `sweep ${a.plan.sweepId}: ${a.runs.length} run${a.runs.length === 1 ? '' : 's'}, ${jobs} at a time (${a.launcher.threads_per_run} thread${a.launcher.threads_per_run === 1 ? '' : 's'} each${machine.gpus ? `, ${machine.gpus} GPUs` : `, ${machine.cores} cores`}); ${foreground ? 'worker output below' : `logs in ${a.artifactsDir}/runs/<id>/log.txt`}`,
-  );
-  let note: string | undefined;
-  const model = (): DisplayModel => {
-    const s = pool.snapshot();
-    return {
-      label: `sweep ${a.plan.sweepId}`,
-      startedAt: s.startedAt,
-      total: s.total,
-      done: s.ended.filter((e) => e.state === 'finished').length,
-      doneHere: s.ended.filter((e) => e.state === 'finished' && !(e.adopted && e.attempts === 0)).length,
-      failed: s.ended.filter((e) => e.state === 'failed').length,
-      killed: s.ended.filter((e) => e.state === 'killed').length,
-      queued: s.queued,
-      running: s.running.map((r) => ({ id: r.spec.id, name: r.spec.name, dir: r.dir, startedAt: r.startedAt, attempt: r.attempt })),
-      note,
-    };
-  };
-  if (!foreground) display = startDisplay(model, { tty, write: a.write });
-
-  let interrupts = 0;
-  const onSignal = (sig: NodeJS.Signals) => {
-    interrupts++;
-    if (interrupts === 1) {
-      note = 'stopping: running runs checkpoint and stop; Ctrl-C again to kill them now';
-      log(`${sig}: launching nothing more; running runs finish their current epoch checkpoint and stop. ${sig === 'SIGINT' ? 'Ctrl-C' : 'Signal'} again to kill them at once.`);
-      pool.stop('interrupt');
-    } else {
-      note = 'killing';
-      log(`${sig} again: killing running runs now.`);
-      pool.stop('interrupt', true);
-    }
-  };
-  if (a.opts.handleSignals) {
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  }
-  let ends: RunEnd[];
-  try {
-    ends = await pool.run();
-  } finally {
-    if (a.opts.handleSignals) {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
-    display?.stop();
-  }
-  const stopped = pool.snapshot().stopping;
-  const exitCode = summarise(a.plan, a.runs, ends, a.say, a.files, stopped === 'interrupt' ? 'interrupted' : stopped === 'fail_fast' ? 'fail_fast' : undefined);
-  return { plan: a.plan, ends, exitCode };
 }
 
 /** Prints the end of a sweep and returns the exit code: 0 all finished, 1 failures, 130 interrupted. */

@@ -4,27 +4,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { pidAlive } from '../lock-file.ts';
 import type { RunStatus } from '../track/run-store.ts';
+
+export { pidAlive };
 
 /** A run whose heartbeat is older than this, with its owner gone, was left by a dead launcher. */
 export const STALE_HEARTBEAT_MS = 30_000;
-
-export function pidAlive(pid: number | undefined): boolean {
-  if (!pid || !Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  // A zombie (exited, not yet reaped) is not alive.
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z';
-  } catch {
-    return true;
-  }
-}
 
 /** Whether process `pid`'s command line mentions `text` (undefined when it cannot be read). */
 export function cmdlineMentions(pid: number, text: string): boolean | undefined {

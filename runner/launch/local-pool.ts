@@ -11,6 +11,9 @@ import type { Launcher } from '../config/types.gen.ts';
 import type { RunSpec } from '../sweep/index.ts';
 import { RunStore, runDirOf, type RunStatus } from '../track/run-store.ts';
 import { classifyExit, describeError } from './exit-cause.ts';
+import { watchOom, type OomWatch } from './oom-watch.ts';
+import { errnoMeaning } from '../files/fs-errors.ts';
+import type { RunEnd } from './launcher.ts';
 import { defaultProbe, dispositionOf } from './liveness.ts';
 import { slotEnv, type Machine } from './slots.ts';
 
@@ -37,14 +40,7 @@ export interface PoolOptions {
   createRunDir?: (spec: RunSpec) => RunStore;
 }
 
-export interface RunEnd {
-  spec: RunSpec;
-  state: 'finished' | 'failed' | 'killed';
-  error?: RunStatus['error'];
-  attempts: number;
-  /** Finished by a worker this launcher adopted (left running by an earlier launcher), not started here. */
-  adopted?: boolean;
-}
+export type { RunEnd };
 
 export interface PoolSnapshot {
   startedAt: number;
@@ -67,6 +63,8 @@ interface Active {
   timedOut: boolean;
   /** A worker left by an earlier launcher that is still alive: watched, not started. */
   adopted: boolean;
+  /** The kernel's OOM-kill counter of the worker's memory cgroup, read at start (exit-cause: oom only on its word). */
+  oom?: OomWatch;
 }
 
 interface Pending {
@@ -224,7 +222,7 @@ export class LocalPool {
       if (logFd !== undefined) closeSync(logFd);
       const e = err as NodeJS.ErrnoException;
       const dir = runDirOf(this.opts.artifactsDir, spec.id);
-      const what = e.code === 'ENOSPC' ? 'the disk is full (ENOSPC)' : e.code === 'EDQUOT' ? 'the disk quota is exceeded (EDQUOT)' : `${e.code ?? 'error'}: ${e.message}`;
+      const what = errnoMeaning(e);
       const error = { message: `could not write the run directory ${dir}: ${what}`, exitCode: null, signal: null, cause: 'exception' as const };
       try {
         new RunStore(dir).writeStatus({ state: 'failed', runId: spec.id, attempt: statusAttempt, endedAt: new Date().toISOString(), error });
@@ -258,6 +256,7 @@ export class LocalPool {
     });
     const active: Active = { spec, store, attempt, slot, startedAt: Date.now(), child, logFd, timedOut: false, adopted: false };
     this.active.push(active);
+    if (child.pid) active.oom = watchOom(child.pid);
     // Record the worker's pid at once, so that a launcher killed before the worker writes its first
     // status leaves a run the next launcher recognises as live (and does not start twice).
     try {
@@ -313,7 +312,7 @@ export class LocalPool {
     }
     this.active.splice(this.active.indexOf(a), 1);
     const status = readStatusSafe(a.store.dir);
-    const outcome = classifyExit({ exitCode, signal, timedOut: a.timedOut, stopRequested: Boolean(this.stopping) || this.killNow }, status);
+    const outcome = classifyExit({ exitCode, signal, timedOut: a.timedOut, stopRequested: Boolean(this.stopping) || this.killNow, oom: a.oom?.check() }, status);
     if (outcome.state === 'finished') {
       this.opts.log(`${a.spec.id} ${a.spec.name}: finished in ${((Date.now() - a.startedAt) / 1000).toFixed(1)}s`);
       this.finishRun(p, { spec: a.spec, state: 'finished', attempts: a.attempt });
@@ -321,7 +320,7 @@ export class LocalPool {
       try {
         a.store.updateStatus({ state: outcome.state, endedAt: new Date().toISOString(), error: outcome.error, heartbeatAt: status?.heartbeatAt });
       } catch (err) {
-        this.opts.log(`warning: could not record the end of ${a.spec.id} in ${a.store.dir}: ${(err as Error).message}`);
+        this.opts.log(`warning: could not record the end of ${a.spec.id} in ${a.store.dir}: ${errnoMeaning(err)}`);
       }
       this.opts.log(`${a.spec.id} ${a.spec.name}: ${outcome.state.toUpperCase()} ${describeError(outcome.error)} (log: ${a.store.path('log')})`);
       this.finishRun({ ...p, attempt: a.attempt }, { spec: a.spec, state: outcome.state, error: outcome.error, attempts: a.attempt });

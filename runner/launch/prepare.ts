@@ -49,13 +49,15 @@ export async function prepareSharedInputs(runs: RunSpec[], opts: PrepareOptions)
   if (augmentations.length === 0) return;
   const { ensureAugmentedSet } = await import('../data/augment/index.ts');
   const { augmentationKey } = await import('../sweep/identity.ts');
-  const groups = new Map<string, { config: Experiment; ratio: number; datasetDir: string }>();
+  const { withAugmentationSeed } = await import('../data/augment/index.ts');
+  const groups = new Map<string, { config: Experiment; ratio: number; datasetDir: string; runSeed: number }>();
   for (const r of augmentations) {
     const datasetDir = datasetDirs.get(datasetKey(r.config))!;
     const hash = datasetKey(r.config);
-    const key = `${augmentationKey(r.config, hash)}`;
+    // `augmentation.seed: run`: one set per run seed.
+    const key = `${augmentationKey(withAugmentationSeed(r.config, r.seed), hash)}`;
     const g = groups.get(key);
-    if (!g) groups.set(key, { config: r.config, ratio: r.config.augmentation.ratio, datasetDir });
+    if (!g) groups.set(key, { config: r.config, ratio: r.config.augmentation.ratio, datasetDir, runSeed: r.seed });
     else g.ratio = Math.max(g.ratio, r.config.augmentation.ratio);
   }
   const loaded = new Map<string, ReturnType<typeof data.loadDataset>>();
@@ -67,6 +69,7 @@ export async function prepareSharedInputs(runs: RunSpec[], opts: PrepareOptions)
     const set = await ensureAugmentedSet(g.config, dataset, {
       artifactsDir: opts.artifactsDir,
       ratio: g.ratio,
+      runSeed: g.runSeed,
       log: opts.log,
       onProgress: (e) => {
         bar ??= createProgress({ label: e.label, total: e.total, unit: e.unit, plain: opts.plain, write: opts.log });

@@ -1,10 +1,11 @@
-/** What `mmrun status` shows: one row per run of the plan, from its run directory (and Slurm's queue). */
+/** What `mmrun status` shows: one row per run of the plan, from its run directory (and the launcher engine's view: Slurm's queue, live local workers). */
 import { hostname } from 'node:os';
 import type { Plan } from '../sweep/index.ts';
 import { RunStore, runDirOf, type RunStatus, type RunSummary } from '../track/run-store.ts';
+import { formatMetricValue } from '../report/units.ts';
 import { formatDuration } from './display.ts';
 import { defaultProbe, dispositionOf } from './liveness.ts';
-import type { TaskState } from './slurm.ts';
+import type { EngineRunState } from './launcher.ts';
 
 export interface StatusRow {
   id: string;
@@ -14,13 +15,13 @@ export interface StatusRow {
   durationS: number | null;
   metric: { name: string; value: number } | null;
   phase: string | null;
-  slurm: string | null; // "12_3 RUNNING"
+  task: string | null; // the engine's task and its state: "12_3 RUNNING", "pid 4242 RUNNING"
   error: string | null;
 }
 
 export const KEY_METRIC = 'image_acc';
 
-export function statusRows(plan: Plan, artifactsDir: string, tasks: TaskState[] = [], now = Date.now()): StatusRow[] {
+export function statusRows(plan: Plan, artifactsDir: string, tasks: EngineRunState[] = [], now = Date.now()): StatusRow[] {
   const probe = { ...defaultProbe(), now };
   return plan.runs.map((spec) => {
     const store = new RunStore(runDirOf(artifactsDir, spec.id));
@@ -37,7 +38,8 @@ export function statusRows(plan: Plan, artifactsDir: string, tasks: TaskState[] 
     const durationS = Number.isFinite(started) ? ((Number.isFinite(ended) ? ended : now) - started) / 1000 : null;
     const value = summary?.final?.[KEY_METRIC];
     const key = status?.launcher?.slurmJobId;
-    const task = key ? tasks.find((t) => `${t.jobId}_${t.taskId}` === key) : undefined;
+    const mine = tasks.filter((t) => t.runId === spec.id);
+    const task = mine.find((t) => t.task === key) ?? mine.find((t) => t.active);
     let state: StatusRow['state'] = status?.state ?? 'not started';
     // "running" (or queued locally) but nobody is on it any more: a launcher was killed.
     if (status && (status.state === 'running' || (status.state === 'queued' && status.launcher?.type === 'local')) && !task && dispositionOf(status, probe) === 'launch') state = 'stale';
@@ -49,22 +51,22 @@ export function statusRows(plan: Plan, artifactsDir: string, tasks: TaskState[] 
       durationS: state === 'queued' ? null : durationS,
       metric: typeof value === 'number' ? { name: KEY_METRIC, value } : null,
       phase: status?.state === 'running' ? `${status.phase ?? ''}${status.epoch !== undefined ? ` e${status.epoch}` : ''}` : null,
-      slurm: key ? `${key}${task ? ` ${task.state}` : ''}` : null,
+      task: task ? `${task.task} ${task.state}` : (key ?? null),
       error: status?.error && status.state !== 'finished' ? `${status.error.cause ?? 'error'}: ${status.error.message}` : null,
     };
   });
 }
 
-export function formatStatusTable(rows: StatusRow[], opts: { slurm?: boolean; width?: number } = {}): string {
-  const header = ['id', 'name', 'state', 'attempt', 'duration', KEY_METRIC, ...(opts.slurm ? ['slurm task'] : []), 'detail'];
+export function formatStatusTable(rows: StatusRow[], opts: { tasks?: boolean; width?: number } = {}): string {
+  const header = ['id', 'name', 'state', 'attempt', 'duration', KEY_METRIC, ...(opts.tasks ? ['task'] : []), 'detail'];
   const body = rows.map((r) => [
     r.id,
     r.name,
     r.state,
     r.attempt === null ? '' : String(r.attempt),
     r.durationS === null ? '' : formatDuration(r.durationS),
-    r.metric ? r.metric.value.toFixed(4) : '',
-    ...(opts.slurm ? [r.slurm ?? ''] : []),
+    r.metric ? formatMetricValue(r.metric.name, r.metric.value) : '',
+    ...(opts.tasks ? [r.task ?? ''] : []),
     r.error ?? r.phase ?? '',
   ]);
   const all = [header, ...body];

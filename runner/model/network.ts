@@ -7,7 +7,7 @@ import { createImageBranch, type ImageBranchModel } from './image-branch.ts';
 import { createDense, dense, l2Normalize, type Dense, type ForwardContext } from './layers.ts';
 import { crossEntropy, infoNce } from './losses.ts';
 import { ParamStore, type Part } from './params.ts';
-import { Rng } from './rng.ts';
+import { Rng } from '../random.ts';
 import { createTextBranch, type TextBranchModel } from './text-branch.ts';
 
 export interface NetworkOptions {
@@ -30,6 +30,11 @@ export interface Batch {
   tokens: tf.Tensor2D; // [B, L] int32, texts paired row by row with images
   imageLabels: tf.Tensor2D; // one-hot [B, C]
   textLabels: tf.Tensor2D; // one-hot [B, C]
+  /**
+   * augmentation.pairing 'class': the InfoNCE positives [B, L], row j paired with image j,
+   * while `tokens` feed only the text classification loss. Absent: `tokens` serve both.
+   */
+  alignTokens?: tf.Tensor2D;
 }
 
 export interface LossTerms {
@@ -121,7 +126,8 @@ export class Network {
     }
     if (weights.align > 0 && zi && zt) {
       const normalized = this.opts.model.projection.normalize;
-      terms.align = infoNce(normalized ? zi : l2Normalize(zi), normalized ? zt : l2Normalize(zt), this.logScale);
+      const za = batch.alignTokens ? this.embedTexts(batch.alignTokens, ctx) : zt;
+      terms.align = infoNce(normalized ? zi : l2Normalize(zi), normalized ? za : l2Normalize(za), this.logScale);
       weighted.push(tf.mul(terms.align, weights.align));
     }
     const total = weighted.length === 0 ? tf.scalar(0) : weighted.length === 1 ? weighted[0] : (tf.addN(weighted) as tf.Scalar);

@@ -2,7 +2,7 @@
 // (the unit of freezing), initialised from our seeded generator so weights do not depend on
 // tfjs's global random state.
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng } from './rng.ts';
+import { Rng } from '../random.ts';
 
 export type Part = 'image' | 'text' | 'projection' | 'head' | 'align';
 

@@ -7,11 +7,13 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type { Experiment } from '../config/types.gen.ts';
+import type { Dataset } from '../data/index.ts';
 import { MmrunError } from '../errors.ts';
 import { registerGradients } from '../model/gradients.ts';
 import { startBackend } from '../model/runtime.ts';
 import { createProgress, type Progress } from '../progress.ts';
 import { RunStore, type FailureCause, type RunStatus } from '../track/run-store.ts';
+import { startSystemSampler } from '../track/system-metrics.ts';
 import type { DatasetLike, ExtraText } from './data.ts';
 import { NonFiniteLossError } from './phase.ts';
 import { trainRun, type TrainingHooks } from './training.ts';
@@ -21,7 +23,7 @@ export interface WorkerOptions {
   /** Overrides how the dataset is obtained (tests); default: runner/data ensureDataset + loadDataset. */
   loadDataset?: (config: Experiment, artifactsDir: string) => Promise<DatasetLike>;
   /** Overrides the retrain phase's augmented texts (tests); default: runner/data/augment. */
-  retrainTexts?: (config: Experiment, dataset: DatasetLike, artifactsDir: string) => Promise<ExtraText[]>;
+  retrainTexts?: (config: Experiment, dataset: DatasetLike, artifactsDir: string, runSeed?: number) => Promise<ExtraText[]>;
   /** Where log lines go (default: stdout, which the launcher captures in log.txt). */
   log?: (line: string) => void;
   /** Show progress (default true): a bar on a terminal, a plain line every 30 s otherwise. */
@@ -30,6 +32,7 @@ export interface WorkerOptions {
 }
 
 const HEARTBEAT_MS = 5000;
+const PROGRESS_WRITE_MS = 250;
 
 /** Runs the run in `runDir`; returns the process exit code (0 finished, 1 failed, 130/143 killed). */
 export async function runWorker(runDir: string, opts: WorkerOptions = {}): Promise<number> {
@@ -69,7 +72,9 @@ export async function runWorker(runDir: string, opts: WorkerOptions = {}): Promi
   });
   const heartbeat = setInterval(() => write({}), HEARTBEAT_MS);
   heartbeat.unref();
+  const systemSampler = startSystemSampler(store.dir, { env, warn: log });
 
+  let lastProgressWrite = 0;
   let bar: { phase: string; progress: Progress; last: number } | undefined;
   const showBar = opts.progressBar ?? true;
   const closeBar = () => {
@@ -80,6 +85,11 @@ export async function runWorker(runDir: string, opts: WorkerOptions = {}): Promi
     log,
     progress: (p) => {
       live = { ...live, phase: p.phase, epoch: p.epoch, progress: { step: p.step, steps: p.steps, loss: p.loss, samplesPerS: p.samplesPerS } };
+      // status.json follows the steps closely (at most every 250 ms), not only on the heartbeat.
+      if (Date.now() - lastProgressWrite >= PROGRESS_WRITE_MS) {
+        lastProgressWrite = Date.now();
+        write({});
+      }
       if (!showBar || p.phase === 'waiting') return;
       if (!bar || bar.phase !== p.phase) {
         closeBar();
@@ -100,6 +110,7 @@ export async function runWorker(runDir: string, opts: WorkerOptions = {}): Promi
 
   const finish = (state: RunStatus['state'], error?: RunStatus['error']) => {
     clearInterval(heartbeat);
+    systemSampler.stop();
     closeBar();
     write({ state, endedAt: stamp(), error });
     process.off('SIGTERM', onSignal);
@@ -115,7 +126,7 @@ export async function runWorker(runDir: string, opts: WorkerOptions = {}): Promi
     log(`run ${spec.id} (${spec.name}): backend ${backend.detail}`);
     const dataset = await (opts.loadDataset ?? defaultLoadDataset)(config, artifactsDir);
     log(`dataset ${dataset.hash}: ${dataset.train.labels.length} train / ${dataset.val.labels.length} val / ${dataset.test.labels.length} test images, ${dataset.classNames.length} classes`);
-    const retrainTexts = config.training.retrain.enabled ? await (opts.retrainTexts ?? defaultRetrainTexts)(config, dataset, artifactsDir) : [];
+    const retrainTexts = config.training.retrain.enabled ? await (opts.retrainTexts ?? defaultRetrainTexts)(config, dataset, artifactsDir, spec.seed) : [];
     const outcome = await trainRun({
       config,
       seed: spec.seed,
@@ -147,24 +158,25 @@ export async function runWorker(runDir: string, opts: WorkerOptions = {}): Promi
   }
 }
 
-type DataModule = {
-  ensureDataset(config: Experiment, opts: { artifactsDir: string }): Promise<{ dir: string }>;
-  loadDataset(dir: string): DatasetLike | Promise<DatasetLike>;
-};
-
 async function defaultLoadDataset(config: Experiment, artifactsDir: string): Promise<DatasetLike> {
-  const path = '../data/index.ts';
-  const data = (await import(path)) as DataModule;
+  const data = await import('../data/index.ts');
   const ref = await data.ensureDataset(config, { artifactsDir });
   return data.loadDataset(ref.dir);
 }
 
-async function defaultRetrainTexts(config: Experiment, dataset: DatasetLike, artifactsDir: string): Promise<ExtraText[]> {
+/** The augmented-set builder reads files of the dataset's folder (attributes): it needs a built dataset. */
+function builtDataset(d: DatasetLike): Dataset {
+  if (typeof (d as Partial<Dataset>).dir !== 'string') throw new Error('augmentation needs a dataset built by runner/data (one with its folder); the dataset given to the worker has none');
+  return d as Dataset;
+}
+
+async function defaultRetrainTexts(config: Experiment, dataset: DatasetLike, artifactsDir: string, runSeed?: number): Promise<ExtraText[]> {
   const aug = config.augmentation;
   if (aug.method === 'none' || aug.ratio <= 0) return [];
   const { ensureAugmentedSet } = await import('../data/augment/index.ts');
-  const set = await ensureAugmentedSet(config, dataset as never, { artifactsDir });
+  const set = await ensureAugmentedSet(config, builtDataset(dataset), { artifactsDir, runSeed });
   const texts = set.textsFor(aug.ratio);
   // Class-conditional texts describe no particular image: pair them with images of their class.
-  return set.describesSource === false ? texts.map(({ label, text }) => ({ label, text })) : texts;
+  // (repair texts keep their source: they are re-paired with that image, never with their own.)
+  return set.pairedWithSource === false ? texts.map(({ label, text }) => ({ label, text })) : texts;
 }

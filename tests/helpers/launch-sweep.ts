@@ -15,7 +15,13 @@ export interface FixtureSweep {
   env: NodeJS.ProcessEnv;
   runIds: string[];
   runDir(id: string): string;
-  /** `mmrun <args>` to completion. */
+  /**
+   * `mmrun <args>` to completion, without blocking this process: vitest's worker keeps answering
+   * its parent meanwhile (a test blocked for a minute in spawnSync ends in "Timeout calling
+   * onTaskUpdate"). status is null when the command was killed at `timeoutMs`.
+   */
+  run(args: string[], env?: NodeJS.ProcessEnv, timeoutMs?: number): Promise<{ status: number | null; out: string }>;
+  /** The same, blocking (spawnSync): prefer `run`. */
   mmrun(args: string[], env?: NodeJS.ProcessEnv, timeoutMs?: number): { status: number | null; out: string };
   /** `mmrun <args>` in the background. */
   start(args: string[], env?: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string; exited: Promise<number | null> };
@@ -24,6 +30,30 @@ export interface FixtureSweep {
   finishes(id: string): string[];
   starts(id: string): string[];
 }
+
+/**
+ * A command to completion without blocking this process (see FixtureSweep.run): status null when it
+ * was killed at `timeoutMs`; stdout and stderr apart and together.
+ */
+export function runCommand(file: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<{ status: number | null; stdout: string; stderr: string; out: string }> {
+  return new Promise((resolve, reject) => {
+    let stdout = '';
+    let stderr = '';
+    let out = '';
+    const child = spawn(file, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.on('data', (d) => ((stdout += d), (out += d)));
+    child.stderr!.on('data', (d) => ((stderr += d), (out += d)));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 240_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ status: signal ? null : code, stdout, stderr, out });
+    });
+  });
+}
+
+/** `node bin/mmrun.js <args>` to completion, without blocking this process. */
+export const runMmrun = (args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number }) => runCommand(process.execPath, [join(ROOT, 'bin/mmrun.js'), ...args], opts);
 
 export function fixtureSweep(yaml: string, env: NodeJS.ProcessEnv = {}): FixtureSweep {
   const t = tempFiles({ 'sweep.yaml': yaml });
@@ -46,6 +76,9 @@ export function fixtureSweep(yaml: string, env: NodeJS.ProcessEnv = {}): Fixture
     env: baseEnv,
     runIds,
     runDir,
+    run(args, extra = {}, timeoutMs = 240_000) {
+      return runMmrun(args, { cwd: t.dir, env: { ...baseEnv, ...extra }, timeoutMs }).then(({ status, out }) => ({ status, out }));
+    },
     mmrun(args, extra = {}, timeoutMs = 120_000) {
       const r = spawnSync(process.execPath, [cli, ...args], { cwd: t.dir, env: { ...baseEnv, ...extra }, encoding: 'utf8', timeout: timeoutMs });
       return { status: r.status, out: `${r.stdout}${r.stderr}` };
@@ -67,7 +100,8 @@ export function fixtureSweep(yaml: string, env: NodeJS.ProcessEnv = {}): Fixture
   };
 }
 
-export async function waitFor(what: string, check: () => boolean, timeoutMs = 30_000): Promise<void> {
+/** Polls `check` until it holds: tests wait for states, not for time (generous default for a loaded machine). */
+export async function waitFor(what: string, check: () => boolean, timeoutMs = 120_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (check()) return;

@@ -1,7 +1,7 @@
 // A tiny image/text dataset shaped like runner/data's Dataset (docs/contracts.md), for training
 // tests: class c is a bright horizontal bar at row 2c of an 8×8 image (plus noise) and a text
 // naming a class-specific cue word among filler words. Learnable in seconds by both branches.
-import { Rng } from '../../runner/model/rng.ts';
+import { Rng } from '../../runner/random.ts';
 import type { DatasetLike, SplitLike } from '../../runner/train/data.ts';
 
 const CUES = ['north', 'river', 'candle', 'orbit'];

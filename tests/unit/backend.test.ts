@@ -12,6 +12,9 @@ describe('initBackend', () => {
   it('wasm: starts the WebAssembly backend with mmrun kernels, from local files', async () => {
     const info = await initBackend('wasm');
     expect(info.name).toBe('wasm');
+    // What a run records: backend and device (CPU model, SIMD level the native kernels target).
+    expect(info.label).toMatch(/^wasm\+native \(cpu: .+, (avx2|avx512|avx|sse4\.2|neon)\)$/);
+    expect(info.warnings).toEqual([]);
     expect(tf.getBackend()).toBe('wasm');
     expect(info.detail).toMatch(/mmrun training kernels/);
     expect(info.detail).toMatch(/native kernels \(.+, -march=native\)/); // the run records that its GEMM ran native
@@ -27,6 +30,8 @@ describe('initBackend', () => {
       expect(info.name).toBe('wasm');
       expect(info.detail).toMatch(/^auto: wasm/);
       expect(info.detail).toMatch(/@tensorflow\/tfjs-node is not installed/);
+      expect(info.label).toMatch(/^wasm\+native \(cpu: /);
+      expect(info.warnings).toEqual([]); // packages that are simply not installed are no surprise
     }
     expect(tf.getBackend()).toBe(info.name);
   });
@@ -46,6 +51,7 @@ describe('initBackend', () => {
   it('cpu: the reference backend', async () => {
     const info = await initBackend('cpu');
     expect(info.name).toBe('cpu');
+    expect(info.label).toBe('cpu');
     expect(tf.getBackend()).toBe('cpu');
     await initBackend('wasm');
     expect(tf.getBackend()).toBe('wasm');

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { initBackend } from '../../runner/model/backend/index.ts';
 import { registerGradients } from '../../runner/model/gradients.ts';
-import { Rng } from '../../runner/model/rng.ts';
+import { Rng } from '../../runner/random.ts';
 
 export async function setupBackends(): Promise<void> {
   await registerGradients();

@@ -10,7 +10,7 @@ import { createImageBranch } from '../../runner/model/image-branch.ts';
 import { crossEntropy } from '../../runner/model/losses.ts';
 import { Network } from '../../runner/model/network.ts';
 import { ParamStore } from '../../runner/model/params.ts';
-import { Rng } from '../../runner/model/rng.ts';
+import { Rng } from '../../runner/random.ts';
 import { compareBackends, random, setupBackends, tensor } from './kernels-compare.ts';
 
 beforeAll(setupBackends, 60_000);

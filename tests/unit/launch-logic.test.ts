@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { classifyExit } from '../../runner/launch/exit-cause.ts';
 import { dispositionOf, type LivenessProbe } from '../../runner/launch/liveness.ts';
 import { concurrencyOf, slotEnv } from '../../runner/launch/slots.ts';
-import { isActive, parseScontrolJobs, parseSqueue, slurmScript, TIMED_OUT_MARKER } from '../../runner/launch/slurm.ts';
+import { isActive, parseScontrolJobs, parseSqueue, slurmScript, TIMED_OUT_MARKER } from '../../runner/launch/slurm/index.ts';
 import { headerLine, runLine } from '../../runner/launch/display.ts';
 import type { RunStatus } from '../../runner/track/run-store.ts';
 
@@ -16,11 +16,13 @@ describe('classifyExit', () => {
     const r = classifyExit({ exitCode: 0, signal: null }, running());
     expect(r.state).toBe('failed');
   });
-  it('exit 137 and SIGKILL are out-of-memory kills', () => {
+  it('exit 137 and SIGKILL are kills; out-of-memory only when the kernel says so (tests/unit/integrity-exit-cause.test.ts)', () => {
     for (const exit of [{ exitCode: 137, signal: null }, { exitCode: null, signal: 'SIGKILL' }]) {
       const r = classifyExit(exit, running());
       expect(r.state).toBe('failed');
-      if (r.state !== 'finished') expect(r.error).toMatchObject({ cause: 'oom', signal: 'SIGKILL' });
+      if (r.state !== 'finished') expect(r.error).toMatchObject({ cause: 'killed', signal: 'SIGKILL' });
+      const oom = classifyExit({ ...exit, oom: { verdict: 'killed', detail: 'oom_kill 0 -> 1' } }, running());
+      if (oom.state !== 'finished') expect(oom.error).toMatchObject({ cause: 'oom', signal: 'SIGKILL' });
     }
   });
   it('exit 139 and SIGSEGV are segfaults', () => {

@@ -1,13 +1,15 @@
 // Building the native kernels: compiled once per (source, compiler, CPU) into the cache, and every
 // way it can fail (no compiler, a compiler that errors) is a reason string, never an exception,
 // so a run falls back to the WebAssembly kernels and records why.
-import { chmodSync, existsSync, readdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildNativeLibrary, SOURCES } from '../../runner/model/backend/native/build.ts';
 import { loadNativeKernels, selfCheck, type NativeKernels } from '../../runner/model/backend/native/index.ts';
 import { tempFiles } from '../helpers/tmp.ts';
 
 const saved = { cc: process.env.MMRUN_CC, cache: process.env.MMRUN_CACHE_DIR };
+/** Time allowed per compile of the library: ~1 s on a quiet machine, 30+ s on a loaded 2-core one (the compiler's own limit is 120 s). */
+const COMPILES = 150_000;
 afterEach(() => {
   for (const [key, value] of [['MMRUN_CC', saved.cc], ['MMRUN_CACHE_DIR', saved.cache]] as const) {
     if (value === undefined) delete process.env[key];
@@ -27,7 +29,30 @@ describe('buildNativeLibrary', () => {
     expect(first.library.startsWith(dir)).toBe(true);
     const second = buildNativeLibrary();
     expect(second).toEqual({ ...first, cached: true });
-    expect(readdirSync(`${dir}/native`)).toEqual([first.library.split('/').pop()]); // no temporary file left
+    const name = first.library.split('/').pop()!;
+    expect(readdirSync(`${dir}/native`).sort()).toEqual([name, `${name}.sha256`]); // no temporary file left
+    expect(statSync(`${dir}/native`).mode & 0o777).toBe(0o700);
+  }, COMPILES);
+
+  it('rebuilds a cached library whose bytes do not match the hash recorded when it was built', () => {
+    const { dir } = tempFiles();
+    process.env.MMRUN_CACHE_DIR = dir;
+    const first = buildNativeLibrary();
+    if (!first.ok) throw new Error(first.reason);
+    const good = readFileSync(first.library);
+    writeFileSync(first.library, Buffer.concat([good, Buffer.from('planted')])); // altered in place
+    const second = buildNativeLibrary();
+    expect(second).toEqual({ ...first, cached: false });
+    expect(readFileSync(first.library).equals(good)).toBe(true);
+  }, 2 * COMPILES);
+
+  it('refuses a cache folder other users can write to (they could plant a library)', () => {
+    const { dir } = tempFiles();
+    mkdirSync(`${dir}/shared`);
+    chmodSync(`${dir}/shared`, 0o777);
+    process.env.MMRUN_CACHE_DIR = `${dir}/shared`;
+    const r = buildNativeLibrary();
+    expect(r).toEqual({ ok: false, reason: expect.stringMatching(/^no safe cache folder for the native kernels \(.*shared is writable by other users \(mode 777\)/) });
   });
 
   it('without a compiler: says which were tried and how to name one', () => {
@@ -41,7 +66,7 @@ describe('buildNativeLibrary', () => {
     const { path } = tempFiles({ 'a-file': 'not a folder' });
     process.env.MMRUN_CACHE_DIR = path('a-file'); // mkdir below a file fails (permissions would not stop root)
     const r = buildNativeLibrary();
-    expect(r).toEqual({ ok: false, reason: `no writable cache folder for the native kernels (tried ${path('a-file')}/native; set MMRUN_CACHE_DIR)` });
+    expect(r).toEqual({ ok: false, reason: `no safe cache folder for the native kernels (${path('a-file')}/native: ENOTDIR); set MMRUN_CACHE_DIR to a folder of your own` });
   });
 
   it('a compiler that fails: the reason carries its message and leaves nothing in the cache', () => {
@@ -64,7 +89,7 @@ describe('selfCheck', () => {
     const native = loadNativeKernels();
     expect(native.ok, native.ok ? '' : native.reason).toBe(true);
     if (native.ok) expect(selfCheck(native.kernels)).toBeUndefined();
-  });
+  }, COMPILES);
 
   it('refuses a library whose product is off (the run then keeps the WebAssembly kernels)', () => {
     const native = loadNativeKernels();

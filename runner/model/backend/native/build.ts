@@ -4,10 +4,11 @@
 // home directory).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { codeCacheDir, readVerified, writeVerified } from '../code-cache.ts';
 
 const DIR = fileURLToPath(new URL('.', import.meta.url));
 /** The C sources (and headers) of the library: every .c and .h file next to this one. */
@@ -15,26 +16,6 @@ export const SOURCES = readdirSync(DIR).filter((f) => /\.[ch]$/.test(f)).sort().
 export const FLAGS = ['-O3', '-march=native', '-fPIC', '-shared', '-std=gnu11'];
 
 export type BuildResult = { ok: true; library: string; compiler: string; cached: boolean } | { ok: false; reason: string };
-
-/** Where the library may be cached, in order: the user cache, then a per-user temporary folder (read-only homes). */
-function cacheDirs(): string[] {
-  if (process.env.MMRUN_CACHE_DIR) return [path.join(process.env.MMRUN_CACHE_DIR, 'native')];
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return [path.join(base, 'mmrun', 'native'), path.join(os.tmpdir(), `mmrun-native-${os.userInfo().uid}`)];
-}
-
-function writableDir(dirs: string[]): string | undefined {
-  for (const dir of dirs) {
-    try {
-      mkdirSync(dir, { recursive: true });
-      accessSync(dir, constants.W_OK);
-      return dir;
-    } catch {
-      /* try the next one */
-    }
-  }
-  return undefined;
-}
 
 function compilerCandidates(): string[] {
   return process.env.MMRUN_CC ? [process.env.MMRUN_CC] : ['cc', 'gcc', 'clang'];
@@ -77,21 +58,23 @@ export function buildNativeLibrary(): BuildResult {
   for (const f of SOURCES) hash.update(path.basename(f)).update(readFileSync(f));
   const key = hash.update(version).update(FLAGS.join(' ')).update(cpuSignature()).digest('hex').slice(0, 16);
   const name = `kernels-${key}.so`;
-  const dirs = cacheDirs();
-  const found = dirs.map((d) => path.join(d, name)).find((f) => existsSync(f));
-  if (found) return { ok: true, library: found, compiler: version, cached: true };
-  const dir = writableDir(dirs);
-  if (!dir) return { ok: false, reason: `no writable cache folder for the native kernels (tried ${dirs.join(', ')}; set MMRUN_CACHE_DIR)` };
-  const library = path.join(dir, name);
-  const tmp = `${library}.${process.pid}.tmp`;
+  // The user's own cache (0700, owned, not writable by others: code-cache.ts), never a shared folder.
+  const cache = codeCacheDir('native', 'the native kernels');
+  if (!cache.ok) return cache;
+  const library = path.join(cache.dir, name);
+  // A library is loaded only when its bytes match the hash recorded when it was built.
+  if (readVerified(library)) return { ok: true, library, compiler: version, cached: true };
+  const tmp = `${library}.${process.pid}.build`;
   try {
     execFileSync(cc, [...FLAGS, ...SOURCES.filter((f) => f.endsWith('.c')), '-o', tmp, '-lm'], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
-    renameSync(tmp, library); // atomic: concurrent workers never load a half-written file
+    // Atomic (temp + rename), library then hash: concurrent workers never load a half-written file.
+    writeVerified(library, readFileSync(tmp));
   } catch (err) {
-    rmSync(tmp, { force: true });
     const stderr = (err as { stderr?: Buffer }).stderr?.toString().trim();
     const msg = stderr || (err instanceof Error ? err.message : String(err));
     return { ok: false, reason: `compiling the native kernels (${DIR}) with ${cc} failed: ${msg.split('\n').slice(0, 3).join(' ')}` };
+  } finally {
+    rmSync(tmp, { force: true });
   }
   return { ok: true, library, compiler: version, cached: false };
 }

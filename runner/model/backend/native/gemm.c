@@ -1,8 +1,13 @@
-/* mmrun's native GEMM (see gemm.h). Blocked over K (KC deep); B packed into 32- or 16-wide
- * zero-padded panels; A packed into MMRUN_MR-row micro-panels, or read in place through row
- * pointers (row-major matrices, convolution inputs). Register tiles 8x32 and 16x16 (packed A) and
- * 8x16 (row pointers), in GCC vector extensions (vec.h). Not reentrant: the packing buffers and row
- * tables are static, as a training process runs one kernel at a time. */
+/* mmrun's native GEMM (see gemm.h). Blocked over K (KC deep); A packed into MMRUN_MR-row
+ * micro-panels, or read in place through row pointers (row-major matrices, convolution inputs).
+ * Register tiles in GCC vector extensions (vec.h), chosen by the instruction set at compile time:
+ * - AVX-512 (MMRUN_WIDE_TILES): B in 32- or 16-wide zero-padded panels, tiles 8x32 and 16x16
+ *   (packed A) and 8x16 (row pointers) of 16-float vectors, 32 accumulators in 32 zmm registers;
+ * - otherwise (AVX2, other CPUs): B in 16-wide panels, one 6x16 tile of 8-float vectors for both
+ *   sources of A: 12 accumulators + 2 B vectors + 1 broadcast = 15 of AVX2's 16 ymm registers
+ *   (the wide tiles would need 32 and spill every accumulator to the stack).
+ * Not reentrant: the packing buffers and row tables are static, as a training process runs one
+ * kernel at a time. */
 #include <stdlib.h>
 #include <string.h>
 #include "gemm.h"
@@ -38,6 +43,9 @@ static inline void store_tile(const float *t, int ts, float *C, ptrdiff_t ldc, i
   }
 }
 
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+#ifdef MMRUN_WIDE_TILES
 static inline v16 finish(v16 v, const v16u *cv, int load, int last, const mmrun_epilogue *epi, const float *bias) {
   if (load) v += *cv;
   if (last && epi) {
@@ -52,7 +60,6 @@ static inline v16 finish(v16 v, const v16u *cv, int load, int last, const mmrun_
  * pointer per row (a(i, k) at rows[r*2*MR + i][k - run.k]). `packed` is a compile-time constant in
  * each instantiation below, so the packed kernels address one base pointer and the row kernels
  * keep eight. */
-#define ALWAYS_INLINE static inline __attribute__((always_inline))
 
 ALWAYS_INLINE void kernel_8x32(int nruns, const mmrun_run *runs, const float *const *rows, int packed, const float *pb, float *C, ptrdiff_t ldc,
                                int mr, int nr, int load, int last, const mmrun_epilogue *epi, int j0) {
@@ -145,6 +152,67 @@ static void k8x32_rows(int nruns, const mmrun_run *runs, const float *const *row
   kernel_8x32(nruns, runs, rows, 0, pb, C, ldc, mr, nr, load, last, epi, j0);
 }
 
+#else
+/* Bias and ReLU on one 8-float vector of a finished tile, adding C when load (as finish above). */
+ALWAYS_INLINE v8 finish8(v8 v, const v8u *cv, int load, int last, const mmrun_epilogue *epi, const float *bias) {
+  if (load) v += *cv;
+  if (last && epi) {
+    if (epi->bias) v += *(const v8u *)bias;
+    if (epi->relu) v = (v8)((v8i)v & ~(v < (v8){0})); /* zeroes negative lanes; NaN stays NaN, as in tfjs */
+  }
+  return v;
+}
+
+#define NR 16 /* width of a B panel and of the tile: two 8-float vectors */
+
+/* MR (6) rows against a 16-wide B panel. a(i, k) for run r comes from a packed panel (packed:
+ * rows[r*2*MR], a(i, k) at [k*MR + i]) or through one pointer per row (rows[r*2*MR + i][k - run.k]);
+ * `packed` is a compile-time constant in each instantiation below. */
+ALWAYS_INLINE void kernel_6x16(int nruns, const mmrun_run *runs, const float *const *rows, int packed, const float *pb, float *C, ptrdiff_t ldc,
+                               int mr, int nr, int load, int last, const mmrun_epilogue *epi, int j0) {
+  v8 c[MR][2];
+  for (int i = 0; i < MR; i++) c[i][0] = c[i][1] = (v8){0};
+  for (int r = 0; r < nruns; r++) {
+    const float *pa = rows[r * 2 * MR];
+    const float *a[MR];
+    if (!packed)
+      for (int i = 0; i < MR; i++) a[i] = rows[r * 2 * MR + i];
+    const float *b = pb + runs[r].k * NR;
+    for (int j = 0; j < runs[r].len; j++, b += NR) {
+      v8 b0 = *(const v8 *)b, b1 = *(const v8 *)(b + 8);
+      for (int i = 0; i < MR; i++) {
+        v8 av = splat8(packed ? pa[j * MR + i] : a[i][j]);
+        c[i][0] += av * b0;
+        c[i][1] += av * b1;
+      }
+    }
+  }
+  if (mr == MR && nr == NR) {
+    const float *bias = epi && epi->bias ? epi->bias + j0 : NULL;
+    for (int i = 0; i < MR; i++) {
+      v8u *p0 = (v8u *)(C + i * ldc), *p1 = (v8u *)(C + i * ldc + 8);
+      v8 r0 = finish8(c[i][0], p0, load, last, epi, bias), r1 = finish8(c[i][1], p1, load, last, epi, bias ? bias + 8 : NULL);
+      *p0 = r0;
+      *p1 = r1;
+    }
+  } else {
+    float t[MR][NR] __attribute__((aligned(32)));
+    for (int i = 0; i < MR; i++) {
+      *(v8 *)t[i] = c[i][0];
+      *(v8 *)(t[i] + 8) = c[i][1];
+    }
+    store_tile(&t[0][0], NR, C, ldc, mr, nr, load, last, epi, j0);
+  }
+}
+
+static void k6x16_packed(int nruns, const mmrun_run *runs, const float *const *rows, const float *pb, float *C, ptrdiff_t ldc, int mr, int nr, int load, int last, const mmrun_epilogue *epi, int j0) {
+  kernel_6x16(nruns, runs, rows, 1, pb, C, ldc, mr, nr, load, last, epi, j0);
+}
+static void k6x16_rows(int nruns, const mmrun_run *runs, const float *const *rows, const float *pb, float *C, ptrdiff_t ldc, int mr, int nr, int load, int last, const mmrun_epilogue *epi, int j0) {
+  kernel_6x16(nruns, runs, rows, 0, pb, C, ldc, mr, nr, load, last, epi, j0);
+}
+#endif
+
 const float mmrun_zeros[MMRUN_KC];
 
 void mmrun_pack_strided(const void *ctx, int i0, int mr, int k0, int kc, float *dst) {
@@ -203,6 +271,7 @@ static int rows_direct(const void *ctx, int i0, int mr, int k0, int kc, mmrun_ru
   return 1;
 }
 
+#ifdef MMRUN_WIDE_TILES
 static int gemm_impl(int M, int N, int K, a_source src, b_source bsrc, float *C, ptrdiff_t ldc, int acc, const mmrun_epilogue *epi) {
   if (M <= 0 || N <= 0) return 0;
   if (K <= 0) {
@@ -274,6 +343,69 @@ static int gemm_impl(int M, int N, int K, a_source src, b_source bsrc, float *C,
   }
   return 0;
 }
+#else
+/* C with no products (K <= 0): kept (acc) or zeroed, then the epilogue. */
+static void no_products(int M, int N, float *C, ptrdiff_t ldc, int acc, const mmrun_epilogue *epi) {
+  for (int i = 0; i < M; i++)
+    for (int j = 0; j < N; j++) {
+      float v = acc ? C[i * ldc + j] : 0.0f;
+      if (epi && epi->bias) v += epi->bias[j];
+      if (epi && epi->relu && v < 0) v = 0;
+      C[i * ldc + j] = v;
+    }
+}
+
+static int gemm_impl(int M, int N, int K, a_source src, b_source bsrc, float *C, ptrdiff_t ldc, int acc, const mmrun_epilogue *epi) {
+  if (M <= 0 || N <= 0) return 0;
+  if (K <= 0) {
+    no_products(M, N, C, ldc, acc, epi);
+    return 0;
+  }
+  int panels = (N + NR - 1) / NR;
+  float *pb = grow(&bufB, &capB, (size_t)KC * NR * panels + 16);
+  float *pa = src.pack ? grow(&bufA, &capA, (size_t)KC * MR * 2 + 16) : NULL;
+  if (!pb || (src.pack && !pa)) return -1;
+  static mmrun_run runs[MMRUN_KC];
+  static const float *rows[MMRUN_KC * 2 * MR];
+  for (int k0 = 0; k0 < K; k0 += KC) {
+    int kc = K - k0 < KC ? K - k0 : KC;
+    int load = acc || k0 > 0, last = k0 + kc >= K;
+    for (int p = 0; p < panels; p++) {
+      int j0 = p * NR;
+      bsrc.pack(bsrc.ctx, k0, kc, j0, N - j0 < NR ? N - j0 : NR, NR, pb + (size_t)p * KC * NR);
+    }
+    for (int i0 = 0; i0 < M; i0 += 2 * MR) {
+      int mr0 = M - i0 < MR ? M - i0 : MR;
+      int mr1 = M - i0 - MR;
+      mr1 = mr1 < 0 ? 0 : (mr1 > MR ? MR : mr1);
+      int nruns;
+      if (src.pack) {
+        src.pack(src.ctx, i0, mr0, k0, kc, pa);
+        if (mr1) src.pack(src.ctx, i0 + MR, mr1, k0, kc, pa + (size_t)kc * MR);
+        nruns = 1;
+        runs[0] = (mmrun_run){0, kc};
+        rows[0] = pa;
+        rows[MR] = pa + (size_t)kc * MR;
+      } else {
+        nruns = src.rows(src.ctx, i0, mr0 + mr1, k0, kc, runs, rows);
+      }
+      for (int p = 0; p < panels; p++) {
+        int j0 = p * NR, nr = N - j0 < NR ? N - j0 : NR;
+        const float *panel = pb + (size_t)p * KC * NR;
+        float *c = C + (ptrdiff_t)i0 * ldc + j0;
+        if (src.pack) {
+          k6x16_packed(nruns, runs, rows, panel, c, ldc, mr0, nr, load, last, epi, j0);
+          if (mr1) k6x16_packed(nruns, runs, rows + MR, panel, c + MR * ldc, ldc, mr1, nr, load, last, epi, j0);
+        } else {
+          k6x16_rows(nruns, runs, rows, panel, c, ldc, mr0, nr, load, last, epi, j0);
+          if (mr1) k6x16_rows(nruns, runs, rows + MR, panel, c + MR * ldc, ldc, mr1, nr, load, last, epi, j0);
+        }
+      }
+    }
+  }
+  return 0;
+}
+#endif
 
 int mmrun_gemm_core(int M, int N, int K, mmrun_pack_a pack_a, const void *actx, const float *B, ptrdiff_t brs, ptrdiff_t bcs,
                     float *C, ptrdiff_t ldc, int acc, const mmrun_epilogue *epi) {

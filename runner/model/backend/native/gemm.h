@@ -5,7 +5,17 @@
 #define MMRUN_GEMM_H
 #include <stddef.h>
 
-#define MMRUN_MR 8   /* rows of A per packed micro-panel */
+/* Rows of A per packed micro-panel, set by the register tiles gemm.c compiles: with AVX-512's 32
+ * vector registers, 8 (tiles 8x32, 16x16, 8x16 of 16-float vectors); elsewhere (AVX2 has 16 ymm
+ * registers), 6, for a 6x16 tile of 8-float vectors whose 12 accumulators, two B vectors and one
+ * broadcast fit in 16 registers. MMRUN_FORCE_WIDE_TILES builds the AVX-512 tiles anyway
+ * (bench/gemm.ts compares both on one machine). */
+#if defined(__AVX512F__) || defined(MMRUN_FORCE_WIDE_TILES)
+#define MMRUN_WIDE_TILES 1
+#define MMRUN_MR 8
+#else
+#define MMRUN_MR 6
+#endif
 #define MMRUN_KC 256 /* depth of a K block: pack_a is never asked for more */
 
 /* Writes a(i0+i, k0+k) to dst[k*MMRUN_MR + i] for i < mr, k < kc, and 0 for mr <= i < MMRUN_MR. */

@@ -18,7 +18,8 @@ export interface NativeKernels {
 
 export type NativeLoad = { ok: true; kernels: NativeKernels; detail: string } | { ok: false; reason: string };
 
-const SIGNATURES: Record<keyof NativeKernels, string> = {
+/** The C prototypes koffi binds (exported for bench/gemm.ts, which loads a second build of the library). */
+export const SIGNATURES: Record<keyof NativeKernels, string> = {
   matmul:
     'int mmrun_matmul(uint8_t *heap, int batch, int M, int N, int K, uint32_t A, int ars, int acs, int sa, uint32_t B, int brs, int bcs, int sb, uint32_t C, uint32_t bias, int relu)',
   conv2d:

@@ -11,6 +11,13 @@ typedef int v16i __attribute__((vector_size(64)));
  * -0.0 + 0 is not -0.0, before the broadcast.) */
 static inline v16 splat(float x) { return (v16){x, x, x, x, x, x, x, x, x, x, x, x, x, x, x, x}; }
 
+/* 8-float vectors: one AVX2 register (two NEON ones), for the GEMM tiles of machines without
+ * AVX-512 (gemm.c). */
+typedef float v8 __attribute__((vector_size(32)));
+typedef float v8u __attribute__((vector_size(32), aligned(4)));
+typedef int v8i __attribute__((vector_size(32)));
+static inline v8 splat8(float x) { return (v8){x, x, x, x, x, x, x, x}; }
+
 /* exp over 16 lanes: x = n*ln2 + r with |r| <= ln2/2, exp(r) by its Taylor series to r^7
  * (truncation < 1e-8 relative), then 2^n added into the exponent bits. Results below the smallest
  * normal float (x < -87.34) are computed 2^24 larger and scaled down, so they round to the same
