@@ -47,6 +47,7 @@ export interface Experiment {
   };
   launcher: Launcher;
   tracking: Tracking;
+  report: Report;
 }
 /**
  * The image/text classification dataset: an image source, its splits, and how each image gets its text description.
@@ -108,6 +109,10 @@ export interface Descriptions {
    * attributes: offline describer that reads the pixels (stroke thickness, slant, size, position, loops, symmetry, colours…) and writes varied sentences. openai: an OpenAI-compatible vision model through the official SDK.
    */
   describer: "attributes" | "openai";
+  /**
+   * Which attributes the offline `attributes` describer reads. digits: stroke attributes made for handwriting (thickness, slant, loops counted as 'one'/'two' loops, pieces) on single-channel images, colour layout on RGB. generic: for any image dataset: silhouette width profile (top/middle/bottom), aspect, fill, left-right and top-bottom symmetry, holes, gaps, brightness, texture/edge density, and colour for RGB. Neither names the class.
+   */
+  style: "digits" | "generic";
   /**
    * Whether descriptions name the class (e.g. 'a handwritten seven'). Off makes text classification depend on visual attributes only.
    */
@@ -278,17 +283,21 @@ export interface Projection {
  */
 export interface Augmentation {
   /**
-   * none; eda: WordNet synonyms, random insertion, swap and deletion; attribute-resample: new descriptions from the class-conditional distribution of visual attributes; llm: new descriptions or paraphrases from an OpenAI-compatible model.
+   * none; eda: WordNet synonyms, random insertion, swap and deletion; attribute-resample: new descriptions from the class-conditional distribution of visual attributes; llm: new descriptions or paraphrases from an OpenAI-compatible model. repair (a control, not an augmentation): each image's text pool gets `ratio` real original descriptions of OTHER training images of the same class (never its own, never val/test texts): the pairing noise of class-level texts with no new text.
    */
-  method: "none" | "eda" | "attribute-resample" | "llm";
+  method: "none" | "eda" | "attribute-resample" | "llm" | "repair";
   /**
    * Augmented texts per original training text (0: the control arm).
    */
   ratio: number;
   /**
-   * Seed of the augmentation (kept apart from run seeds so every seed trains on the same augmented set).
+   * Seed of the augmentation. An integer keeps it apart from run seeds (every run seed trains on the same augmented set); 'run' uses each run's seed, so the augmented texts vary with the seed and the spread over seeds includes the draw of the texts.
    */
-  seed: number;
+  seed: number | "run";
+  /**
+   * How augmented texts enter the retrain phase. image: each augmented text joins one image's text pool and is drawn as that image's InfoNCE positive (and its text-loss row). class: every step draws the same text-loss rows as 'image', but each image's InfoNCE positive is always its own original description, so an augmented text is never a specific image's positive; augmented texts reach the model only through the text classification loss (costs one more text forward pass per step).
+   */
+  pairing: "image" | "class";
   /**
    * EDA rates: fraction of words touched by each operation.
    */
@@ -501,9 +510,22 @@ export interface Tracking {
    */
   uri: string | null;
   /**
-   * Upload final checkpoints as artifacts.
+   * Also upload each finished run's newest checkpoint folder (with optimizer state, for resuming elsewhere) as artifacts under checkpoint/.
    */
   log_checkpoints: boolean;
+  /**
+   * Upload each finished run's model (final weights, tokenizer, resolved config, class names) to MLflow under the artifact folder model/, loadable with `mmrun predict`. Turn off for very large models. Turning it on later uploads on the next `mmrun sync`. Does not change run ids.
+   */
+  log_model: boolean;
+}
+/**
+ * How `mmrun compare` and `mmrun report` present this study. Does not shape a run: it never changes run ids.
+ */
+export interface Report {
+  /**
+   * The control arm every other arm is compared with, paired by seed: `<path>=<value>` for a grid axis or config path (`model.projection.dim=128`), or `ablation=<name>`. `auto`: the augmentation.ratio = 0 arm when the grid has one, else the 'baseline' ablation. `mmrun compare --control` overrides it.
+   */
+  control: string;
 }
 
 /**
@@ -552,6 +574,7 @@ export interface ExperimentFile {
   };
   launcher?: LauncherInput;
   tracking?: TrackingInput;
+  report?: ReportInput;
 }
 /**
  * The image/text classification dataset: an image source, its splits, and how each image gets its text description.
@@ -613,6 +636,10 @@ export interface DescriptionsInput {
    * attributes: offline describer that reads the pixels (stroke thickness, slant, size, position, loops, symmetry, colours…) and writes varied sentences. openai: an OpenAI-compatible vision model through the official SDK.
    */
   describer?: "attributes" | "openai";
+  /**
+   * Which attributes the offline `attributes` describer reads. digits: stroke attributes made for handwriting (thickness, slant, loops counted as 'one'/'two' loops, pieces) on single-channel images, colour layout on RGB. generic: for any image dataset: silhouette width profile (top/middle/bottom), aspect, fill, left-right and top-bottom symmetry, holes, gaps, brightness, texture/edge density, and colour for RGB. Neither names the class.
+   */
+  style?: "digits" | "generic";
   /**
    * Whether descriptions name the class (e.g. 'a handwritten seven'). Off makes text classification depend on visual attributes only.
    */
@@ -783,17 +810,21 @@ export interface ProjectionInput {
  */
 export interface AugmentationInput {
   /**
-   * none; eda: WordNet synonyms, random insertion, swap and deletion; attribute-resample: new descriptions from the class-conditional distribution of visual attributes; llm: new descriptions or paraphrases from an OpenAI-compatible model.
+   * none; eda: WordNet synonyms, random insertion, swap and deletion; attribute-resample: new descriptions from the class-conditional distribution of visual attributes; llm: new descriptions or paraphrases from an OpenAI-compatible model. repair (a control, not an augmentation): each image's text pool gets `ratio` real original descriptions of OTHER training images of the same class (never its own, never val/test texts): the pairing noise of class-level texts with no new text.
    */
-  method?: "none" | "eda" | "attribute-resample" | "llm";
+  method?: "none" | "eda" | "attribute-resample" | "llm" | "repair";
   /**
    * Augmented texts per original training text (0: the control arm).
    */
   ratio?: number;
   /**
-   * Seed of the augmentation (kept apart from run seeds so every seed trains on the same augmented set).
+   * Seed of the augmentation. An integer keeps it apart from run seeds (every run seed trains on the same augmented set); 'run' uses each run's seed, so the augmented texts vary with the seed and the spread over seeds includes the draw of the texts.
    */
-  seed?: number;
+  seed?: number | "run";
+  /**
+   * How augmented texts enter the retrain phase. image: each augmented text joins one image's text pool and is drawn as that image's InfoNCE positive (and its text-loss row). class: every step draws the same text-loss rows as 'image', but each image's InfoNCE positive is always its own original description, so an augmented text is never a specific image's positive; augmented texts reach the model only through the text classification loss (costs one more text forward pass per step).
+   */
+  pairing?: "image" | "class";
   /**
    * EDA rates: fraction of words touched by each operation.
    */
@@ -1006,7 +1037,20 @@ export interface TrackingInput {
    */
   uri?: string | null;
   /**
-   * Upload final checkpoints as artifacts.
+   * Also upload each finished run's newest checkpoint folder (with optimizer state, for resuming elsewhere) as artifacts under checkpoint/.
    */
   log_checkpoints?: boolean;
+  /**
+   * Upload each finished run's model (final weights, tokenizer, resolved config, class names) to MLflow under the artifact folder model/, loadable with `mmrun predict`. Turn off for very large models. Turning it on later uploads on the next `mmrun sync`. Does not change run ids.
+   */
+  log_model?: boolean;
+}
+/**
+ * How `mmrun compare` and `mmrun report` present this study. Does not shape a run: it never changes run ids.
+ */
+export interface ReportInput {
+  /**
+   * The control arm every other arm is compared with, paired by seed: `<path>=<value>` for a grid axis or config path (`model.projection.dim=128`), or `ablation=<name>`. `auto`: the augmentation.ratio = 0 arm when the grid has one, else the 'baseline' ablation. `mmrun compare --control` overrides it.
+   */
+  control?: string;
 }

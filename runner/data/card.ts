@@ -1,4 +1,5 @@
 /** The dataset card printed by `mmrun dataset show` (pure formatting) and its sample choice. */
+import { formatInformativeness } from './describe/informativeness.ts';
 import type { Dataset, DatasetManifest } from './types.ts';
 
 /** Up to `n` indices spread over classes: one per class in turn, deterministic. */
@@ -31,6 +32,7 @@ export function formatCard(m: DatasetManifest, ds: Dataset, pairs = 5): string {
     `  split seed   ${m.config.split_seed}; val_fraction ${m.config.val_fraction}; image_fraction ${m.config.image_fraction}; max_per_class ${m.config.max_per_class ?? 'none'}; max_test ${m.config.max_test ?? 'none'}`,
     `  descriptions ${m.descriptions.describer}${m.descriptions.model ? ` (${m.descriptions.model})` : ''}, class named: ${m.descriptions.mentionClass ? 'yes' : 'no'}`,
     `  texts        ${st.count} (${st.distinct} distinct), ${st.meanWords} words on average (min ${st.minWords}, max ${st.maxWords}), vocabulary ${st.vocabulary}`,
+    ...(m.descriptions.informativeness ? [`  informative  ${formatInformativeness(m.descriptions.informativeness)}`] : []),
     ...(m.descriptions.usage ? [`  LLM usage    ${m.descriptions.usage.requests} requests, ${m.descriptions.usage.inputTokens} input + ${m.descriptions.usage.outputTokens} output tokens, $${m.descriptions.usage.costUsd.toFixed(4)}`] : []),
     ...(m.source.skipped.length ? [`  skipped      ${m.source.skipped.length} unreadable file(s): ${m.source.skipped.slice(0, 5).map((x) => x.file).join(', ')}${m.source.skipped.length > 5 ? ', …' : ''}`] : []),
     `  built        ${m.createdAt} by ${m.builder} in ${m.buildSeconds}s; content sha256 ${m.contentHash.slice(0, 16)}…`,

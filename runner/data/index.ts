@@ -5,4 +5,4 @@ export { loadDataset, loadAttributes, readManifest, readTexts, textStats } from 
 export type { Dataset, Split, SplitName, DatasetRef, DatasetManifest, BuildPlan, ProgressEvent, TextStats } from './types.ts';
 export { renderDescription, describeImage, extractAttributes } from './describe/attributes.ts';
 export type { ImageAttributes, StrokeAttributes, ColourAttributes, RenderOptions } from './describe/attributes.ts';
-export { createRng, seedFrom, type Rng } from './rng.ts';
+export { createRng, seedFrom, type Rng } from '../random.ts';

@@ -4,7 +4,7 @@
  * kept in permutation order, so a smaller image_fraction keeps a subset of a larger one.
  */
 import type { Dataset as DatasetConfig } from '../config/types.gen.ts';
-import { createRng, seedFrom, shuffleInPlace } from './rng.ts';
+import { createRng, seedFrom, shuffleInPlace } from '../random.ts';
 
 export interface Selection {
   train: number[]; // indices into the source's training images, ascending

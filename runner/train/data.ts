@@ -2,7 +2,7 @@
 // from it. A step is a batch of images, each paired with one text drawn from that image's text
 // pool: its own description plus any extra texts (augmented or image-less) assigned to it.
 import * as tf from '@tensorflow/tfjs-core';
-import { Rng } from '../model/rng.ts';
+import { Rng } from '../random.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
 
 export interface SplitLike {
@@ -51,8 +51,17 @@ export function oneHot(labels: ArrayLike<number>, indices: ArrayLike<number>, nu
   return tf.tensor2d(out, [indices.length, numClasses]);
 }
 
+/**
+ * How extra texts are used (augmentation.pairing). image: a drawn extra text is its image's
+ * InfoNCE positive and a text-loss row. class: the text-loss rows are drawn the same way, but
+ * each image's InfoNCE positive is always its own description (alignTexts), so no extra text is
+ * ever a specific image's positive.
+ */
+export type Pairing = 'image' | 'class';
+
 export class TrainSet {
   readonly numImages: number;
+  readonly pairing: Pairing;
   readonly textLabels: Int32Array;
   readonly tokens: Int32Array; // tokenised texts, numTexts × maxLen
   readonly droppedTexts: number; // extra texts of a class with no image
@@ -65,9 +74,11 @@ export class TrainSet {
     extra: readonly ExtraText[],
     readonly tokenizer: Tokenizer,
     seed: number,
+    opts: { pairing?: Pairing } = {},
   ) {
     const n = split.labels.length;
     this.numImages = n;
+    this.pairing = opts.pairing ?? 'image';
     const pools: number[][] = Array.from({ length: n }, (_, i) => [i]);
     const byLabel = new Map<number, number[]>();
     for (let i = 0; i < n; i++) {
@@ -112,6 +123,11 @@ export class TrainSet {
 
   get numTexts(): number {
     return this.textLabels.length;
+  }
+
+  /** The InfoNCE positive of each image under pairing 'class': its own description (text id = image id). */
+  alignTexts(imageIndices: ArrayLike<number>): Int32Array {
+    return Int32Array.from(imageIndices);
   }
 
   /** One text per image: its own when its pool holds only that, else a seeded draw from the pool. */

@@ -6,6 +6,8 @@ import { readAllTidy } from '../model/read.ts';
 import type { Tokenizer } from '../model/tokenizer.ts';
 import { imageTensor, tokenTensor, type SplitLike } from './data.ts';
 import { linearTransferAccuracy, modalityGap, normalizeRows, pca2, retrievalRecall } from './shared-space.ts';
+import { itemResults, type ItemResults } from '../report/items.ts';
+import { sha256Bytes } from '../files/checksum.ts';
 
 const EVAL_BATCH = 256;
 const TRANSFER_FIT_MAX = 5000;
@@ -125,6 +127,8 @@ export interface EvaluationResult {
   perClass: { image_acc: number[]; text_acc: number[] };
   confusion: { image: number[][]; text: number[][] };
   embeddings: EmbeddingsSample;
+  /** Per-item correctness on the test split (items.json; per-item paired tests in the report). */
+  items?: ItemResults;
 }
 
 /** Evenly spaced indices: a deterministic sample of `count` out of `n`. */
@@ -157,7 +161,14 @@ export async function evaluate(
     perClass: { image_acc: perClassAccuracy(confusion.image), text_acc: perClassAccuracy(confusion.text) },
     confusion,
     embeddings: sampleEmbeddings(test, evenSample(test.labels.length, cfg.embeddings_sample), data.classNames),
+    items: itemResults(test.labels, { image_acc: test.imagePred, text_acc: test.textPred }, testSetHash(data.test)),
   };
+}
+
+/** Identity of the test items (images, labels and the texts text_acc is scored on): runs are paired item by item only when it is the same. */
+function testSetHash(split: SplitLike): string {
+  const labels = new Uint8Array(split.labels.buffer, split.labels.byteOffset, split.labels.byteLength);
+  return sha256Bytes(Buffer.concat([labels, split.images, Buffer.from(JSON.stringify(split.texts))]));
 }
 
 function sampleEmbeddings(e: Embedded, idx: Int32Array, classes: string[]): EmbeddingsSample {

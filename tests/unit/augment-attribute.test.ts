@@ -4,7 +4,7 @@ import type { Experiment } from '../../runner/config/types.gen.ts';
 import { sampleAttributes } from '../../runner/data/augment/attribute-resample.ts';
 import { ensureAugmentedSet } from '../../runner/data/augment/index.ts';
 import { extractAttributes, type StrokeAttributes } from '../../runner/data/describe/attributes.ts';
-import { createRng } from '../../runner/data/rng.ts';
+import { createRng } from '../../runner/random.ts';
 import type { Dataset } from '../../runner/data/types.ts';
 import { MmrunError } from '../../runner/errors.ts';
 import { tempFiles } from '../helpers/tmp.ts';

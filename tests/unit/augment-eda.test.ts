@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Eda, detokenize, edaGenerator, tokenize } from '../../runner/data/augment/eda.ts';
 import { wordNet } from '../../runner/data/augment/wordnet.ts';
-import { createRng } from '../../runner/data/rng.ts';
+import { createRng } from '../../runner/random.ts';
 
 const SENTENCE = 'A small digit drawn with thick strokes leans slightly to the right.';
 const words = (s: string) => tokenize(s).filter((t) => t.word).map((t) => t.text.toLowerCase());

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeImage, extractAttributes, renderDescription, type StrokeAttributes, type ColourAttributes } from '../../runner/data/describe/attributes.ts';
-import { createRng } from '../../runner/data/rng.ts';
+import { createRng } from '../../runner/random.ts';
 import { readIdxPair } from '../../runner/data/sources/idx.ts';
 import { mnistDataDir } from '../../runner/data/sources/index.ts';
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { MmrunError } from '../../runner/errors.ts';
-import { parseIdx, readIdxFile, readIdxPair, locateIdxFiles } from '../../runner/data/sources/idx.ts';
+import { parseIdx, readClassNamesFile, readIdxFile, readIdxFileStream, readIdxPair, readIdxPairStream, locateIdxFiles } from '../../runner/data/sources/idx.ts';
 import { parseCifarBatch } from '../../runner/data/sources/cifar10.ts';
 import { mnistDataDir } from '../../runner/data/sources/index.ts';
 import { tempDir } from '../helpers/data-config.ts';
@@ -93,5 +93,49 @@ describe('CIFAR-10 batches', () => {
     const bad = rec.slice();
     bad[0] = 12;
     expect(() => parseCifarBatch(bad, 'b.bin')).toThrow(/label 12: expected 0\.\.9/);
+  });
+});
+
+describe('IDX streamed reads (what sources use)', () => {
+  it('streams plain and gzipped files to the same bytes as the whole-file reader', async () => {
+    const d = tempDir();
+    const data = Uint8Array.from({ length: 5 * 40 * 40 }, (_, i) => (i * 7) % 256);
+    const buf = idx([5, 40, 40], data);
+    writeFileSync(join(d, 'a-idx3-ubyte'), buf);
+    writeFileSync(join(d, 'a-idx3-ubyte.gz'), gzipSync(buf));
+    writeFileSync(join(d, 'l-idx1-ubyte.gz'), gzipSync(idx([5], [0, 1, 2, 1, 0])));
+    const plain = await readIdxFileStream(join(d, 'a-idx3-ubyte'));
+    const gz = await readIdxFileStream(join(d, 'a-idx3-ubyte.gz'));
+    expect(gz.dims).toEqual([5, 40, 40]);
+    expect(Buffer.from(gz.data).equals(Buffer.from(data))).toBe(true);
+    expect(Buffer.from(plain.data).equals(Buffer.from(data))).toBe(true);
+    const pair = await readIdxPairStream(join(d, 'a-idx3-ubyte.gz'), join(d, 'l-idx1-ubyte.gz'));
+    expect([pair.raw.count, pair.height, pair.width]).toEqual([5, 40, 40]);
+    expect(Array.from(pair.raw.labels)).toEqual([0, 1, 2, 1, 0]);
+  });
+
+  it('names the file on truncation, trailing bytes, bad gzip, bad magic', async () => {
+    const d = tempDir();
+    const full = idx([3, 2, 2], new Uint8Array(12));
+    writeFileSync(join(d, 't.gz'), gzipSync(full.subarray(0, full.length - 1)));
+    writeFileSync(join(d, 'x.gz'), gzipSync(Buffer.concat([full, Buffer.from([1, 2])])));
+    writeFileSync(join(d, 'h.gz'), gzipSync(full.subarray(0, 9)));
+    writeFileSync(join(d, 'bad.gz'), Buffer.from('not gzip at all'));
+    writeFileSync(join(d, 'm'), idx([1], [0], [0x1f, 0x8b, 8, 1]));
+    await expect(readIdxFileStream(join(d, 't.gz'))).rejects.toThrow(/t\.gz: truncated: 27 bytes, but its header \(dims 3×2×2\) needs 28/);
+    await expect(readIdxFileStream(join(d, 'x.gz'))).rejects.toThrow(/x\.gz: 2 unexpected bytes after the data/);
+    await expect(readIdxFileStream(join(d, 'h.gz'))).rejects.toThrow(/h\.gz: truncated IDX header: 9 bytes, expected 16/);
+    await expect(readIdxFileStream(join(d, 'bad.gz'))).rejects.toThrow(/bad\.gz: not a valid gzip file/);
+    await expect(readIdxFileStream(join(d, 'm'))).rejects.toThrow(/m: wrong magic number 0x1f8b0801/);
+    await expect(readIdxFileStream(join(d, 'nope'))).rejects.toThrow(/nope: file not found/);
+  });
+
+  it('reads class names from a labels file beside the IDX files, with file:line on an empty line', () => {
+    const d = tempDir();
+    expect(readClassNamesFile(d)).toBeUndefined();
+    writeFileSync(join(d, 'class-names.txt'), 'shoe\nbag\n\n');
+    expect(readClassNamesFile(d)).toEqual({ file: join(d, 'class-names.txt'), names: ['shoe', 'bag'] });
+    writeFileSync(join(d, 'class-names.txt'), 'shoe\n\nbag\n');
+    expect(() => readClassNamesFile(d)).toThrow(/class-names\.txt:2:1: empty class name/);
   });
 });

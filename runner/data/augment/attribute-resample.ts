@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { Experiment } from '../../config/types.gen.ts';
 import { MmrunError } from '../../errors.ts';
 import { extractAttributes, renderDescription, type ImageAttributes } from '../describe/attributes.ts';
-import { createRng, seedFrom, type Rng } from '../rng.ts';
+import { createRng, seedFrom, type Rng } from '../../random.ts';
 import { loadAttributes } from '../store.ts';
 import type { Dataset } from '../types.ts';
 import { yieldToEventLoop, type Original, type VariantGenerator } from './types.ts';
@@ -47,18 +47,18 @@ export function trainingAttributes(config: Experiment, dataset: Dataset, origina
   const size = h * w * c;
   const { images, labels } = dataset.train;
   for (let i = 0; i < labels.length; i++) {
-    byClass[labels[i]].push(extractAttributes(images.subarray(i * size, (i + 1) * size), h, w, c, SUBJECT[config.dataset.source]));
+    byClass[labels[i]].push(extractAttributes(images.subarray(i * size, (i + 1) * size), h, w, c, SUBJECT[config.dataset.source], config.dataset.descriptions.style));
   }
   return byClass;
 }
 
 /** One attribute set drawn from a class's observed ones, each attribute on its own. */
 export function sampleAttributes(observed: ImageAttributes[], rng: Rng): ImageAttributes {
-  const base = observed[Math.floor(rng() * observed.length)];
+  const base = observed[Math.floor(rng.next() * observed.length)];
   const out: Record<string, unknown> = { ...base };
   for (const key of Object.keys(base)) {
     if (key === 'kind' || key === 'subject') continue;
-    const donor = observed[Math.floor(rng() * observed.length)] as unknown as Record<string, unknown>;
+    const donor = observed[Math.floor(rng.next() * observed.length)] as unknown as Record<string, unknown>;
     out[key] = donor[key];
   }
   return out as unknown as ImageAttributes;

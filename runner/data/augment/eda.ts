@@ -4,8 +4,8 @@
  * Words are edited, punctuation is kept where it was; class names are never replaced or deleted
  * and are never produced as a synonym, so an edit cannot move a text to another class.
  */
-import type { Rng } from '../rng.ts';
-import { createRng, seedFrom } from '../rng.ts';
+import type { Rng } from '../../random.ts';
+import { createRng, seedFrom } from '../../random.ts';
 import { yieldToEventLoop, type Original, type VariantGenerator } from './types.ts';
 import type { WordNet } from './wordnet.ts';
 
@@ -53,7 +53,7 @@ export function detokenize(tokens: Token[]): string {
   return out;
 }
 
-const pickOne = <T>(items: readonly T[], rng: Rng): T => items[Math.floor(rng() * items.length)];
+const pickOne = <T>(items: readonly T[], rng: Rng): T => items[Math.floor(rng.next() * items.length)];
 
 /** Applies EDA operations to texts; protected words (class names) are left alone. */
 export class Eda {
@@ -135,7 +135,7 @@ export class Eda {
     const tokens = tokenize(text);
     const words = tokens.filter((t) => t.word);
     if (words.length <= 1) return text;
-    const kept = tokens.filter((t) => !t.word || this.protectedWords.has(t.text.toLowerCase()) || rng() >= p);
+    const kept = tokens.filter((t) => !t.word || this.protectedWords.has(t.text.toLowerCase()) || rng.next() >= p);
     if (!kept.some((t) => t.word)) return pickOne(words, rng).text;
     return detokenize(dropDanglingPunctuation(kept));
   }
@@ -195,7 +195,7 @@ function wordCount(tokens: Token[]): number {
 
 function shuffled<T>(items: T[], rng: Rng): T[] {
   for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
+    const j = Math.floor(rng.next() * (i + 1));
     [items[i], items[j]] = [items[j], items[i]];
   }
   return items;

@@ -6,18 +6,20 @@
 import { join } from 'node:path';
 import type { Experiment } from '../../config/types.gen.ts';
 import { MmrunError } from '../../errors.ts';
+import { writeFailure } from '../../files/fs-errors.ts';
 import { createProgress } from '../../progress.ts';
 import { augmentationKey } from '../../sweep/identity.ts';
 import { version as VERSION } from '../../version.ts';
 import { ATTRIBUTES_DESCRIBER_VERSION } from '../describe/attributes.ts';
 import type { Dataset } from '../types.ts';
 import { attributeResampleGenerator, checkAttributeResample } from './attribute-resample.ts';
+import { repairGenerator } from './repair.ts';
 import { Eda, edaGenerator } from './eda.ts';
 import { formatEstimate, type CostEstimate } from '../llm/usage.ts';
 import { estimateLlmCost, formatCounts, llmGenerator } from './llm.ts';
 import { acquireLock } from './lock.ts';
 import { checkRatio, variantCounts, variantsNeeded } from './selection.ts';
-import { createSet, extendSet, layerFile, readManifest, readVariants } from './store.ts';
+import { checkSet, createSet, extendSet, layerFile, readVariants, removeSet } from './store.ts';
 import type { AugmentedSet, AugmentedText, AugmentManifest, AugmentOptions, AugmentProgressEvent, Original, VariantGenerator } from './types.ts';
 import { checkAugmentation, llmEnvironment } from './validate.ts';
 import { wordNet } from './wordnet.ts';
@@ -34,8 +36,29 @@ export function originalsOf(dataset: Dataset): Original[] {
   return out;
 }
 
-export async function ensureAugmentedSet(config: Experiment, dataset: Dataset, opts: AugmentOptions): Promise<AugmentedSet> {
+/**
+ * The config with `augmentation.seed: run` replaced by the run's seed: the set's identity (and
+ * its texts) then follow the run seed. Any other config is returned as is.
+ */
+export function withAugmentationSeed(config: Experiment, runSeed: number | undefined): Experiment {
+  if (config.augmentation.seed !== 'run') return config;
+  if (runSeed === undefined || !Number.isInteger(runSeed) || runSeed < 0) {
+    throw new MmrunError("augmentation.seed is 'run' but no run seed was given to the augmentation (internal: pass opts.runSeed)");
+  }
+  return { ...config, augmentation: { ...config.augmentation, seed: runSeed } };
+}
+
+/** The numeric augmentation seed of a config whose seed was resolved by withAugmentationSeed. */
+const augmentationSeedOf = (config: Experiment): number => {
+  const seed = config.augmentation.seed;
+  if (typeof seed !== 'number') throw new MmrunError("augmentation.seed 'run' was not resolved to the run's seed");
+  return seed;
+};
+
+export async function ensureAugmentedSet(original: Experiment, dataset: Dataset, opts: AugmentOptions): Promise<AugmentedSet> {
+  const config = withAugmentationSeed(original, opts.runSeed);
   const aug = config.augmentation;
+  const augSeed = augmentationSeedOf(config);
   const ratio = opts.ratio ?? aug.ratio;
   checkAugmentation(aug, ratio);
   if (aug.method === 'none') return emptySet();
@@ -46,18 +69,33 @@ export async function ensureAugmentedSet(config: Experiment, dataset: Dataset, o
   const dir = join(opts.artifactsDir, 'augmented', key);
   const needed = variantsNeeded(ratio);
 
-  const found = readManifest(dir);
+  const say = opts.log ?? ((line: string) => console.log(line));
+  // A damaged set (a file that does not match checksums.json) is rebuilt, never served.
+  let warned: string | undefined;
+  const inspect = (): AugmentManifest | null => {
+    const s = checkSet(dir);
+    if (s.state === 'intact') return s.manifest;
+    if (s.state === 'damaged' && warned !== s.problem) {
+      say(`warning: augmented set damaged, rebuilding it: ${s.problem}`);
+      warned = s.problem;
+    }
+    return null;
+  };
+  const found = inspect();
   if (found) warnIfStale(found, dir, opts);
   if (found && found.variantsPerText >= needed) return openSet(dir, checkMatches(found, dir, dataset, originals), originals, 'found');
-  if (!found && needed === 0) return setOf(null, key, aug.method, aug.llm.mode, aug.seed, originals, () => [], 0, {}, 'found');
+  if (!found && needed === 0) return setOf(null, key, aug.method, aug.llm.mode, augSeed, originals, () => [], 0, {}, 'found');
   if (aug.method === 'llm') llmEnvironment(aug.llm); // a missing key fails here, before any work
 
   const lock = await acquireLock(`${dir}.lock`, {
     timeoutS: opts.lockTimeoutS ?? 6 * 3600,
     onWait: () => emit(opts, { stage: 'augment', label: `waiting for another process building augmented set ${key}`, done: 0, total: 0, unit: 'texts' }),
+  }).catch((err: unknown) => {
+    throw writeFailure(err, `${dir}.lock`, 'create the lock');
   });
   try {
-    const current = readManifest(dir); // it may have been built while we waited
+    const current = inspect(); // it may have been built (or rebuilt) while we waited
+    if (!current && checkSet(dir).state === 'damaged') removeSet(dir); // we hold the lock
     if (current) checkMatches(current, dir, dataset, originals);
     if (current && current.variantsPerText >= needed) return openSet(dir, current, originals, 'found');
 
@@ -93,7 +131,7 @@ export async function ensureAugmentedSet(config: Experiment, dataset: Dataset, o
           key,
           method: aug.method,
           params: paramsOf(config),
-          seed: aug.seed,
+          seed: augSeed,
           datasetHash: dataset.hash,
           originals: originals.length,
           variantsPerText: needed,
@@ -107,7 +145,9 @@ export async function ensureAugmentedSet(config: Experiment, dataset: Dataset, o
     if (current) extendSet(dir, manifest, result.variants);
     else if (!createSet(dir, manifest, result.variants)) {
       // Another process (one that took over a lock it thought stale) finished first: use its set.
-      return openSet(dir, checkMatches(readManifest(dir)!, dir, dataset, originals), originals, 'found');
+      const winner = checkSet(dir);
+      if (winner.state !== 'intact') throw new MmrunError(`augmented set ${dir} was written by another process but does not verify: ${winner.state === 'damaged' ? winner.problem : 'no manifest'}`, 'run the same command again to rebuild it');
+      return openSet(dir, checkMatches(winner.manifest, dir, dataset, originals), originals, 'found');
     }
     return openSet(dir, manifest, originals, 'built');
   } finally {
@@ -128,7 +168,8 @@ export interface AugmentationPlan {
 }
 
 /** What ensureAugmentedSet would do, without doing it (for plans and dry runs). Checks the settings. */
-export function planAugmentedSet(config: Experiment, dataset: Dataset, opts: { artifactsDir: string; ratio?: number }): AugmentationPlan {
+export function planAugmentedSet(original: Experiment, dataset: Dataset, opts: { artifactsDir: string; ratio?: number; runSeed?: number }): AugmentationPlan {
+  const config = withAugmentationSeed(original, opts.runSeed);
   const aug = config.augmentation;
   const ratio = opts.ratio ?? aug.ratio;
   checkAugmentation(aug, ratio);
@@ -136,7 +177,8 @@ export function planAugmentedSet(config: Experiment, dataset: Dataset, opts: { a
   if (aug.method === 'attribute-resample') checkAttributeResample(config);
   const originals = originalsOf(dataset);
   const key = augmentationKey(config, dataset.hash);
-  const found = readManifest(join(opts.artifactsDir, 'augmented', key));
+  const state = checkSet(join(opts.artifactsDir, 'augmented', key));
+  const found = state.state === 'intact' ? state.manifest : null; // a damaged set is rebuilt
   const from = found?.variantsPerText ?? 0;
   const to = Math.max(from, variantsNeeded(ratio));
   const action = to === from ? 'found' : found ? 'extend' : 'build';
@@ -152,9 +194,11 @@ function makeGenerator(config: Experiment, dataset: Dataset, originals: Original
   const aug = config.augmentation;
   switch (aug.method) {
     case 'eda':
-      return edaGenerator(new Eda(wordNet(), dataset.classNames), aug.eda, aug.seed);
+      return edaGenerator(new Eda(wordNet(), dataset.classNames), aug.eda, augmentationSeedOf(config));
     case 'attribute-resample':
-      return attributeResampleGenerator(config, dataset, originals, aug.seed);
+      return attributeResampleGenerator(config, dataset, originals, augmentationSeedOf(config));
+    case 'repair':
+      return repairGenerator(dataset, augmentationSeedOf(config));
     case 'llm':
       return llmGenerator(config, dataset, { ...llmEnvironment(aug.llm), cacheFile: llmCacheFile(artifactsDir), log });
     default:
@@ -220,6 +264,7 @@ function setOf(
     filtered,
     status,
     describesSource: method === 'eda' || (method === 'llm' && llmMode === 'paraphrase'),
+    pairedWithSource: method === 'eda' || method === 'repair' || (method === 'llm' && llmMode === 'paraphrase'),
     textsFor(ratio: number): AugmentedText[] {
       checkRatio(ratio, 'ratio');
       if (ratio === 0) return [];
@@ -251,6 +296,7 @@ function emptySet(): AugmentedSet {
     filtered: {},
     status: 'none',
     describesSource: false,
+    pairedWithSource: false,
     textsFor(ratio: number): AugmentedText[] {
       checkRatio(ratio, 'ratio');
       if (ratio > 0) throw new MmrunError(`augmentation.method is 'none': there are no augmented texts for ratio ${ratio}`);

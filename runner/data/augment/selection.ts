@@ -1,6 +1,6 @@
 /** Which stored variants a ratio uses. Pure. */
 import { MmrunError } from '../../errors.ts';
-import { createRng, seedFrom } from '../rng.ts';
+import { createRng, seedFrom } from '../../random.ts';
 
 export const MAX_RATIO = 1000;
 
@@ -35,7 +35,7 @@ function permutation(n: number, seed: number): Uint32Array {
   const p = new Uint32Array(n);
   for (let i = 0; i < n; i++) p[i] = i;
   for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
+    const j = Math.floor(rng.next() * (i + 1));
     const t = p[i];
     p[i] = p[j];
     p[j] = t;

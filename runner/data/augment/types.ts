@@ -26,6 +26,13 @@ export interface AugmentedSet {
    */
   describesSource: boolean;
   /**
+   * Whether the retrain phase must put a variant in its source image's pool (eda, llm
+   * paraphrase: it describes that image; repair: it is another same-class image's description
+   * re-paired with the source image, never with its own image). Otherwise variants go
+   * round-robin to the images of their class.
+   */
+  pairedWithSource: boolean;
+  /**
    * The augmented texts a run at this ratio trains on (originals not included; ratio 0 → []).
    * Ratio r uses the first floor(r) variants of every original, plus one more variant for a
    * fixed, seeded subset of round(frac(r) × originals) of them: a smaller ratio's texts are
@@ -78,6 +85,8 @@ export interface AugmentOptions {
   onProgress?: (event: AugmentProgressEvent) => void;
   /** Where notes go: the llm cost estimate before requests, counts of dropped outputs after (default console.log). */
   log?: (line: string) => void;
+  /** The run's seed: the augmentation seed when `augmentation.seed` is 'run' (required then). */
+  runSeed?: number;
   /** Seconds to wait for another process building the same set (default 6 hours). */
   lockTimeoutS?: number;
 }

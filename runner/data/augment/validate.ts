@@ -6,7 +6,8 @@ import type { Augmentation } from '../../config/types.gen.ts';
 import { MmrunError } from '../../errors.ts';
 import { checkRatio } from './selection.ts';
 
-const METHODS = ['none', 'eda', 'attribute-resample', 'llm'];
+const METHODS = ['none', 'eda', 'attribute-resample', 'llm', 'repair'];
+const PAIRINGS = ['image', 'class'];
 const PLACEHOLDERS = ['class_name', 'text', 'n'];
 
 export function checkAugmentation(aug: Augmentation, ratio: number): void {
@@ -15,10 +16,13 @@ export function checkAugmentation(aug: Augmentation, ratio: number): void {
   }
   checkRatio(ratio);
   if (ratio > 0 && aug.method === 'none') {
-    throw new MmrunError(`augmentation.ratio ${ratio} needs an augmentation.method (eda, attribute-resample or llm), not 'none'`);
+    throw new MmrunError(`augmentation.ratio ${ratio} needs an augmentation.method (eda, attribute-resample, llm or repair), not 'none'`);
   }
-  if (!Number.isInteger(aug.seed) || aug.seed < 0) {
-    throw new MmrunError(`augmentation.seed must be a non-negative integer, got ${String(aug.seed)}`);
+  if (aug.seed !== 'run' && (!Number.isInteger(aug.seed) || aug.seed < 0)) {
+    throw new MmrunError(`augmentation.seed must be a non-negative integer or 'run' (use the run's seed), got ${String(aug.seed)}`);
+  }
+  if (aug.pairing !== undefined && !PAIRINGS.includes(aug.pairing)) {
+    throw new MmrunError(`augmentation.pairing must be 'image' (augmented texts can be an image's InfoNCE positive) or 'class' (text loss only), got '${String(aug.pairing)}'`);
   }
   if (aug.method === 'eda') checkEda(aug.eda);
   if (aug.method === 'llm') checkLlm(aug.llm);

@@ -4,8 +4,9 @@
  * (runner/data/augment) draws new attribute combinations from their class-conditional
  * distribution and renders them with `renderDescription`, so texts it makes read like these.
  */
-import { createRng, fnv1a, pick, type Rng } from '../rng.ts';
+import { createRng, fnv1a, pick, type Rng } from '../../random.ts';
 import { measureColours, type ColourName } from './colour-features.ts';
+import { extractShapeAttributes, renderShape, type ShapeAttributes } from './generic.ts';
 import { measureStrokes } from './stroke-features.ts';
 
 /** Bump when extraction or wording changes: datasets record it, and a mismatch is warned about. */
@@ -65,7 +66,11 @@ export interface ColourAttributes {
   brightest: 'top' | 'bottom' | 'left' | 'right' | 'centre';
 }
 
-export type ImageAttributes = StrokeAttributes | ColourAttributes;
+export type { ShapeAttributes } from './generic.ts';
+export type ImageAttributes = StrokeAttributes | ColourAttributes | ShapeAttributes;
+
+/** dataset.descriptions.style: digits (stroke / colour attributes) or generic (silhouette, any dataset). */
+export type DescriberStyle = 'digits' | 'generic';
 
 export interface RenderOptions {
   /** Name the class in the text (dataset.descriptions.mention_class). */
@@ -79,7 +84,8 @@ const band = <T>(v: number, cuts: number[], names: T[]): T => {
 };
 
 /** Discrete attributes of one image (`pixels`: h*w*c bytes). Cut points were set on MNIST quantiles. */
-export function extractAttributes(pixels: Uint8Array, h: number, w: number, c: number, subject?: string): ImageAttributes {
+export function extractAttributes(pixels: Uint8Array, h: number, w: number, c: number, subject?: string, style: DescriberStyle = 'digits'): ImageAttributes {
+  if (style === 'generic') return extractShapeAttributes(pixels, h, w, c, subject === 'figure' || subject === undefined ? 'item' : subject);
   if (c === 1) {
     const m = measureStrokes(pixels, h, w);
     const t28 = (m.thickness * 28) / Math.max(h, w);
@@ -150,7 +156,7 @@ function noun(subject: string, opts: RenderOptions): string {
 function shuffled<T>(items: T[], rng: Rng): T[] {
   const out = items.slice();
   for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
+    const j = Math.floor(rng.next() * (i + 1));
     [out[i], out[j]] = [out[j], out[i]];
   }
   return out;
@@ -248,7 +254,7 @@ function renderStroke(a: StrokeAttributes, rng: Rng, opts: RenderOptions): strin
       pick(EDGES[a.edges], rng),
     ],
     rng,
-  ).slice(0, 2 + Math.floor(rng() * 2));
+  ).slice(0, 2 + Math.floor(rng.next() * 2));
   return [opening, ...shuffled([...core, ...extras], rng)].join(' ');
 }
 
@@ -297,12 +303,13 @@ function renderColour(a: ColourAttributes, rng: Rng, opts: RenderOptions): strin
       pick([`The brightest area is the ${a.brightest === 'centre' ? 'centre' : `${a.brightest} side`}.`, `Light is strongest toward the ${a.brightest}.`], rng),
     ],
     rng,
-  ).slice(0, 2 + Math.floor(rng() * 2));
+  ).slice(0, 2 + Math.floor(rng.next() * 2));
   return [opening, ...shuffled([layout, centre, ...extras], rng)].join(' ');
 }
 
 /** Natural sentences for given attributes; the wording varies with `rng`. */
 export function renderDescription(attrs: ImageAttributes, rng: Rng, opts: RenderOptions): string {
+  if (attrs.kind === 'shape') return renderShape(attrs, rng, opts);
   return attrs.kind === 'stroke' ? renderStroke(attrs, rng, opts) : renderColour(attrs, rng, opts);
 }
 
@@ -310,8 +317,8 @@ export function renderDescription(attrs: ImageAttributes, rng: Rng, opts: Render
  * Describes one image: deterministic, the wording seeded by the image's content so the same
  * pixels always get the same text wherever they appear.
  */
-export function describeImage(pixels: Uint8Array, shape: [number, number, number], opts: RenderOptions & { subject?: string }): { text: string; attributes: ImageAttributes } {
-  const attributes = extractAttributes(pixels, shape[0], shape[1], shape[2], opts.subject);
+export function describeImage(pixels: Uint8Array, shape: [number, number, number], opts: RenderOptions & { subject?: string; style?: DescriberStyle }): { text: string; attributes: ImageAttributes } {
+  const attributes = extractAttributes(pixels, shape[0], shape[1], shape[2], opts.subject, opts.style);
   const rng = createRng(fnv1a(pixels, opts.mentionClass ? 1 : 0));
   return { text: renderDescription(attributes, rng, opts), attributes };
 }

@@ -1,10 +1,10 @@
 /**
  * The content hash of a dataset's source files (every file under dataset.path: IDX files, gzipped
  * or not, CIFAR-10 batches, an image folder; or the embedded MNIST package): what identifies the data, wherever it lives. Each
- * file's hash is cached by absolute path + size + mtime in the user cache dir, so the files are
+ * file's hash is cached by absolute path + size + mtime + ctime + inode in the user cache dir, so the files are
  * read once; later calls only stat them.
  */
-import { mkdirSync, readdirSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import type { Dataset as DatasetConfig } from '../../config/types.gen.ts';
@@ -12,10 +12,14 @@ import { MmrunError } from '../../errors.ts';
 import { readJsonIfExists, writeJsonAtomic } from '../../files/atomic.ts';
 import { sha256Bytes, sha256File } from '../../files/checksum.ts';
 import { mnistDataDir } from './index.ts';
+import { mkdirLevels } from '../../files/mkdir.ts';
 
 interface CacheEntry {
   size: number;
   mtimeMs: number;
+  /** With ctime and inode, a file replaced by one of the same size and mtime (cp -p, rsync -t) is hashed again. */
+  ctimeMs: number;
+  ino: number;
   sha256: string;
 }
 type Cache = Record<string, CacheEntry>;
@@ -45,7 +49,7 @@ function filesUnder(dir: string): string[] {
       if (e.name.startsWith('.')) continue;
       const p = join(d, e.name);
       if (e.isDirectory()) walk(p);
-      else if (e.isFile() || (e.isSymbolicLink() && statSync(p).isFile())) out.push(p);
+      else if (e.isFile() || (e.isSymbolicLink() && statSync(p, { throwIfNoEntry: false })?.isFile())) out.push(p); // a dangling link is no data
     }
   };
   walk(dir);
@@ -91,8 +95,8 @@ export function sourceFingerprint(dataset: Pick<DatasetConfig, 'source' | 'path'
     const abs = resolve(f);
     const st = statSync(abs);
     let entry = cache[abs];
-    if (!entry || entry.size !== st.size || entry.mtimeMs !== st.mtimeMs) {
-      entry = { size: st.size, mtimeMs: st.mtimeMs, sha256: sha256File(abs).sha256 };
+    if (!entry || entry.size !== st.size || entry.mtimeMs !== st.mtimeMs || entry.ctimeMs !== st.ctimeMs || entry.ino !== st.ino) {
+      entry = { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, sha256: sha256File(abs).sha256 };
       cache[abs] = entry;
       changed = true;
     }
@@ -100,7 +104,7 @@ export function sourceFingerprint(dataset: Pick<DatasetConfig, 'source' | 'path'
   });
   if (changed) {
     try {
-      mkdirSync(userCacheDir(env), { recursive: true, mode: 0o700 });
+      mkdirLevels(userCacheDir(env), 0o700);
       writeJsonAtomic(file, cache);
     } catch {
       // read-only home or cache dir: the hash is still right, it is just not remembered

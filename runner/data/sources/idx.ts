@@ -2,9 +2,10 @@
  * IDX files (the MNIST format): magic [0, 0, type, ndim], ndim big-endian uint32 sizes, then the
  * data. Only unsigned bytes (type 0x08) are images/labels in practice, so only those are accepted.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import type { Readable } from 'node:stream';
+import { createGunzip, gunzipSync } from 'node:zlib';
 import { MmrunError } from '../../errors.ts';
 import type { RawImages } from '../types.ts';
 
@@ -54,10 +55,83 @@ export function readIdxFile(file: string): IdxArray {
   return parseIdx(buf, file);
 }
 
+/**
+ * Reads an IDX file as a stream, gunzipping on the fly when it ends in .gz: the data lands in
+ * one buffer of exactly the size its header announces (no temporary copy of the whole file, no
+ * file written). Same checks and messages as parseIdx.
+ */
+export async function readIdxFileStream(file: string): Promise<IdxArray> {
+  if (!existsSync(file)) throw new MmrunError(`${file}: file not found (expected an IDX file)`);
+  const raw = createReadStream(file);
+  const stream: Readable = file.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
+  if (stream !== raw) raw.on('error', (err) => stream.destroy(err));
+  let head = Buffer.alloc(0);
+  let dims: number[] | undefined;
+  let data: Uint8Array | undefined;
+  let at = 0;
+  let extra = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      let c: Buffer = chunk;
+      if (!data) {
+        head = Buffer.concat([head, c]);
+        if (head.length < 4) continue;
+        const ndim = head[3];
+        if (head[0] !== 0 || head[1] !== 0 || head[2] !== 0x08 || ndim < 1 || ndim > 4) parseIdx(head.subarray(0, 4), file); // throws the right message
+        const headerSize = 4 + 4 * ndim;
+        if (head.length < headerSize) continue;
+        dims = [];
+        for (let d = 0; d < ndim; d++) dims.push(head.readUInt32BE(4 + 4 * d));
+        data = new Uint8Array(dims.reduce((a, b) => a * b, 1));
+        c = head.subarray(headerSize);
+      }
+      const take = Math.min(c.length, data.length - at);
+      data.set(c.subarray(0, take), at);
+      at += take;
+      extra += c.length - take;
+    }
+  } catch (err) {
+    if (err instanceof MmrunError) throw err;
+    throw new MmrunError(`${file}: ${file.endsWith('.gz') ? 'not a valid gzip file' : 'could not be read'} (${(err as Error).message})${file.endsWith('.gz') ? '; expected a gzipped IDX file' : ''}`);
+  }
+  if (!data || !dims) {
+    const headerSize = head.length >= 4 ? 4 + 4 * head[3] : 4;
+    if (head.length < 4) throw new MmrunError(`${file}: not an IDX file: ${head.length} bytes, expected at least a 4-byte header`);
+    throw new MmrunError(`${file}: truncated IDX header: ${head.length} bytes, expected ${headerSize}`);
+  }
+  const headerSize = 4 + 4 * dims.length;
+  if (at < data.length) throw new MmrunError(`${file}: truncated: ${headerSize + at} bytes, but its header (dims ${dims.join('×')}) needs ${headerSize + data.length}`);
+  if (extra > 0) throw new MmrunError(`${file}: ${extra} unexpected bytes after the data: header (dims ${dims.join('×')}) says ${headerSize + data.length} bytes in all`);
+  return { dims, data };
+}
+
+/** Class names from a labels file beside the IDX files (class-names.txt or labels.txt, one per line), if there is one. */
+export function readClassNamesFile(dir: string): { file: string; names: string[] } | undefined {
+  for (const name of ['class-names.txt', 'labels.txt']) {
+    const file = join(dir, name);
+    if (!existsSync(file)) continue;
+    const lines = readFileSync(file, 'utf8').split(/\r?\n/);
+    while (lines.length && lines[lines.length - 1].trim() === '') lines.pop();
+    lines.forEach((l, i) => {
+      if (l.trim() === '') throw new MmrunError(`${file}:${i + 1}:1: empty class name (expected one class name per line, line k naming label k-1)`);
+    });
+    if (lines.length === 0) throw new MmrunError(`${file}:1:1: no class names (expected one per line)`);
+    return { file, names: lines.map((l) => l.trim()) };
+  }
+  return undefined;
+}
+
+/** readIdxPair with streamed reads (what sources use). */
+export async function readIdxPairStream(imagesFile: string, labelsFile: string): Promise<{ raw: RawImages; height: number; width: number }> {
+  return pairUp(await readIdxFileStream(imagesFile), await readIdxFileStream(labelsFile), imagesFile, labelsFile);
+}
+
 /** Pairs an images file with a labels file, checking shapes and counts. */
 export function readIdxPair(imagesFile: string, labelsFile: string): { raw: RawImages; height: number; width: number } {
-  const images = readIdxFile(imagesFile);
-  const labels = readIdxFile(labelsFile);
+  return pairUp(readIdxFile(imagesFile), readIdxFile(labelsFile), imagesFile, labelsFile);
+}
+
+function pairUp(images: IdxArray, labels: IdxArray, imagesFile: string, labelsFile: string): { raw: RawImages; height: number; width: number } {
   if (images.dims.length !== 3) {
     throw new MmrunError(`${imagesFile}: expected an IDX image file with 3 dimensions (count×height×width), found ${images.dims.length} (${images.dims.join('×')})`);
   }

@@ -7,7 +7,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import sharp from 'sharp';
 import { MmrunError } from '../../errors.ts';
-import { createRng, seedFrom, shuffleInPlace } from '../rng.ts';
+import { createRng, seedFrom, shuffleInPlace } from '../../random.ts';
 import type { RawImages } from '../types.ts';
 
 export const TEST_FRACTION = 0.2;

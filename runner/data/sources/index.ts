@@ -6,7 +6,7 @@ import { MmrunError } from '../../errors.ts';
 import type { SourceData } from '../types.ts';
 import { readCifar10 } from './cifar10.ts';
 import { readImageFolder } from './image-folder.ts';
-import { locateIdxFiles, readIdxPair } from './idx.ts';
+import { locateIdxFiles, readClassNamesFile, readIdxPairStream } from './idx.ts';
 
 export const MNIST_CLASSES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 
@@ -21,10 +21,10 @@ function needPath(cfg: DatasetConfig): string {
   return cfg.path;
 }
 
-function loadIdxFolder(dir: string): Omit<SourceData, 'classNames' | 'skipped'> & { numLabels: number } {
+async function loadIdxFolder(dir: string): Promise<Omit<SourceData, 'classNames' | 'skipped'> & { numLabels: number }> {
   const f = locateIdxFiles(dir);
-  const train = readIdxPair(f.trainImages, f.trainLabels);
-  const test = readIdxPair(f.testImages, f.testLabels);
+  const train = await readIdxPairStream(f.trainImages, f.trainLabels);
+  const test = await readIdxPairStream(f.testImages, f.testLabels);
   if (train.height !== test.height || train.width !== test.width) {
     throw new MmrunError(`${f.testImages}: images are ${test.height}×${test.width} but ${f.trainImages} has ${train.height}×${train.width}: expected the same size`);
   }
@@ -57,8 +57,12 @@ export async function loadSource(cfg: DatasetConfig, onProgress?: (done: number,
     case 'mnist':
     case 'idx': {
       const dir = cfg.source === 'mnist' ? mnistDataDir() : needPath(cfg);
-      const { numLabels, ...rest } = loadIdxFolder(dir);
-      const own = cfg.source === 'mnist' ? MNIST_CLASSES : Array.from({ length: numLabels }, (_, i) => String(i));
+      const { numLabels, ...rest } = await loadIdxFolder(dir);
+      const labelsFile = cfg.source === 'idx' && !cfg.class_names ? readClassNamesFile(dir) : undefined;
+      if (labelsFile && labelsFile.names.length < numLabels) {
+        throw new MmrunError(`${labelsFile.file}: ${labelsFile.names.length} class names, but the IDX labels go up to ${numLabels - 1}: expected at least ${numLabels} lines`);
+      }
+      const own = cfg.source === 'mnist' ? MNIST_CLASSES : (labelsFile?.names ?? Array.from({ length: numLabels }, (_, i) => String(i)));
       data = { ...rest, classNames: cfg.class_names ?? own, skipped: [] };
       break;
     }
