@@ -9,7 +9,9 @@ import type { ConfigPath } from './config/locate.ts';
 import { sourceFingerprint } from './data/sources/fingerprint.ts';
 import { checkPlanSize, legacyRunId, planSweep, runId, type Plan, type SourceHashes } from './sweep/index.ts';
 import { migrateRunDir, otherRunDirs } from './track/legacy-runs.ts';
-import { existsSync, mkdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirLevels } from './files/mkdir.ts';
+import { errnoMeaning, isFsError } from './files/fs-errors.ts';
 import { basename, dirname, join, resolve } from 'node:path';
 
 export interface PlanExperimentOptions {
@@ -47,8 +49,9 @@ export function sourceHashesOf(loaded: LoadedExperiment, env: NodeJS.ProcessEnv 
     try {
       hashes[path] = sourceFingerprint({ source: source as 'idx', path }, { env });
     } catch (err) {
-      if (!(err instanceof MmrunError)) throw err;
-      problems.push(loaded.locate(where, err.message));
+      if (isFsError(err)) problems.push(loaded.locate(where, `dataset.path ${path}: cannot read ${err.path ?? 'its files'}: ${errnoMeaning(err)}`));
+      else if (err instanceof MmrunError) problems.push(loaded.locate(where, err.message));
+      else throw err;
     }
   }
   if (problems.length) throw new ConfigError(problems);
@@ -79,27 +82,15 @@ export function adoptLegacyRuns(plan: Plan, artifactsDir: string, env: NodeJS.Pr
       continue; // its source data is gone or its config predates fields we need: leave it as it is
     }
     if (!wanted.has(current)) continue;
-    migrateRunDir(artifactsDir, id, current);
+    try {
+      if (!migrateRunDir(artifactsDir, id, current)) continue;
+    } catch {
+      continue; // a read-only store (an archive read by status or report): leave it; `run` checks it is writable first
+    }
     wanted.delete(current);
     moved.push({ from: id, to: current });
   }
   return moved;
-}
-
-/**
- * Creates `dir` one level at a time. Node's recursive mkdir never returns under /proc (it retries
- * ENOENT for ever), so a bad artifacts_dir must not reach it.
- */
-function mkdirLevels(dir: string): void {
-  const missing: string[] = [];
-  let p = dir;
-  while (!existsSync(p)) {
-    missing.unshift(p);
-    const parent = dirname(p);
-    if (parent === p) break;
-    p = parent;
-  }
-  for (const level of missing) mkdirSync(level);
 }
 
 /** The path with symbolic links of its existing part resolved (a link into /proc is under /proc). */
@@ -138,8 +129,7 @@ export function assertWritableArtifactsDir(dir: string): void {
 }
 
 export function planExperiment(file: string, opts: PlanExperimentOptions = {}): { loaded: LoadedExperiment; plan: Plan; adopted: { from: string; to: string }[] } {
-  const loaded = loadExperiment(file);
-  checkPlanSize(loaded, opts.maxRuns);
+  const loaded = loadExperiment(file, { checkSize: (partial) => checkPlanSize(partial, opts.maxRuns) });
   if (opts.writableArtifacts) assertWritableArtifactsDir(loaded.config.artifacts_dir);
   const plan = planSweep(loaded, { maxRuns: opts.maxRuns, sources: sourceHashesOf(loaded, opts.env) });
   const where = opts.adoptLegacyRunsIn === true ? loaded.config.artifacts_dir : opts.adoptLegacyRunsIn;

@@ -15,6 +15,7 @@ import {
   type SyncReport,
 } from '../track/index.ts';
 import type { Plan } from '../track/plan-types.ts';
+import { buildSweepAnalysis } from '../report/sweep-analysis.ts';
 import type { Experiment } from '../config/types.gen.ts';
 
 interface Target {
@@ -82,7 +83,7 @@ export const command: Command = {
     }
     let report: SyncReport;
     try {
-      report = await syncRuns({ uri, runDirs: target.runDirs, plan: target.plan });
+      report = await syncRuns({ uri, runDirs: target.runDirs, plan: target.plan, analyzeSweep: buildSweepAnalysis });
     } catch (err) {
       if (err instanceof MlflowUnreachableError) {
         throw new MmrunError(`${err.message}. Nothing is lost: the run directories are kept; run \`mmrun sync\` again once the server is up.`);

@@ -5,6 +5,7 @@ import type { Command } from './types.ts';
 import { findMlflowBin, freePort, startLocalMlflow } from '../track/local-server.ts';
 import { listRunDirs, startSyncLoop, syncRuns } from '../track/index.ts';
 import { describeReport } from './sync.ts';
+import { buildSweepAnalysis } from '../report/sweep-analysis.ts';
 
 async function portIsFree(port: number, host: string): Promise<boolean> {
   return new Promise((ok) => {
@@ -45,9 +46,9 @@ export const command: Command = {
     const server = await startLocalMlflow({ mlflowBin, dir, port, host });
     try {
       const runDirs = listRunDirs(artifactsDir);
-      if (runDirs.length) for (const line of describeReport(await syncRuns({ uri: server.uri, runDirs }))) console.log(line);
+      if (runDirs.length) for (const line of describeReport(await syncRuns({ uri: server.uri, runDirs, analyzeSweep: buildSweepAnalysis }))) console.log(line);
       else console.log(`No run directories under ${artifactsDir}/runs yet.`);
-      const loop = startSyncLoop({ uri: server.uri, artifactsDir, intervalMs: 5000 });
+      const loop = startSyncLoop({ uri: server.uri, artifactsDir, intervalMs: 5000, analyzeSweep: buildSweepAnalysis });
       console.log(`\nMLflow UI: ${server.uri}\n(new runs are synced every 5 s; Ctrl-C stops the server)`);
       await new Promise<void>((done) => {
         const finish = () => done();

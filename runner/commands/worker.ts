@@ -1,7 +1,7 @@
 import { MmrunError } from '../errors.ts';
 import { RunStore } from '../track/run-store.ts';
 import { resolveTrackingUri } from '../track/tracking-uri.ts';
-import { redactCredentials } from '../track/uri.ts';
+import { redactCredentials } from '../config/tracking-uri.ts';
 import type { Command } from './types.ts';
 
 /**
@@ -15,7 +15,9 @@ async function syncOnExit(runDir: string): Promise<void> {
     const uri = resolveTrackingUri(RunStore.open(runDir).readSpec().config);
     if (!uri) return;
     const { syncRuns } = await import('../track/sync.ts');
-    await syncRuns({ uri, runDirs: [runDir], log: () => undefined });
+    // The last run of a sweep to end uploads the sweep's report (no launcher may be left to do it).
+    const { buildSweepAnalysis } = await import('../report/sweep-analysis.ts');
+    await syncRuns({ uri, runDirs: [runDir], log: () => undefined, analyzeSweep: buildSweepAnalysis });
   } catch (err) {
     console.error(`warning: could not sync this run to MLflow (${redactCredentials((err as Error).message)}); the run directory keeps everything and \`mmrun sync\` replays it later.`);
   }

@@ -13,7 +13,7 @@ import { getPath, setPath, splitPath } from './paths.ts';
 import { resolvePresets } from './presets.ts';
 import { schemaAt, validateAndFill } from './schema.ts';
 import { checkSemantics } from './semantics.ts';
-import { readSource, type SourceFile } from './source.ts';
+import { FORBIDDEN_KEYS, readSource, type SourceFile } from './source.ts';
 import { closest } from './suggest.ts';
 import type { Experiment } from './types.gen.ts';
 import { describeErrors, locateAll, type Located } from './validate.ts';
@@ -119,6 +119,10 @@ function overrideProblems(filled: Record<string, Json>, path: string[], value: u
 
 function checkOverridePath(dotted: string, where: ConfigPath): Located | undefined {
   const path = splitPath(dotted);
+  const forbidden = path.find((k) => FORBIDDEN_KEYS.has(k));
+  if (forbidden) {
+    return { path: where, at: 'key', message: `path '${dotted}' uses '${forbidden}': mmrun rejects __proto__, constructor and prototype anywhere in a file (no config field has these names)` };
+  }
   if (NOT_SWEEPABLE.has(path[0])) {
     return { path: where, at: 'key', message: `'${path[0]}' does not shape a run and cannot be overridden per run` };
   }
@@ -159,7 +163,15 @@ function checkOverrides(config: Experiment, filled: Record<string, Json>): Locat
   return out;
 }
 
-export function loadExperiment(file: string): LoadedExperiment {
+export interface LoadOptions {
+  /**
+   * Called with the filled config before the per-value grid and ablation checks, which validate
+   * the whole config once per value: a sweep size guard here keeps a huge grid from taking minutes.
+   */
+  checkSize?: (partial: Pick<LoadedExperiment, 'file' | 'unresolved'>) => void;
+}
+
+export function loadExperiment(file: string, opts: LoadOptions = {}): LoadedExperiment {
   const problems: Problem[] = [];
   const sources = loadChain(file, [], problems);
   if (problems.length) throw new ConfigError(problems);
@@ -176,6 +188,7 @@ export function loadExperiment(file: string): LoadedExperiment {
   }
 
   const unresolved = filled as unknown as Experiment;
+  opts.checkSize?.({ file, unresolved });
   resolveDatasetPaths(unresolved, sources, file);
   const config: Experiment = { ...structuredClone(unresolved), model: resolvePresets(unresolved.model) };
 

@@ -25,7 +25,8 @@ export function checkLanguage(data: unknown): Located[] {
   if (Array.isArray(seeds)) {
     const firstAt = new Map<unknown, number>();
     seeds.forEach((seed, i) => {
-      const bad = seedProblem(seed, 'seed');
+      const fraction = typeof seed === 'number' && !Number.isInteger(seed) ? `seed ${seed} is not a whole number: seeds are integers from 0 to ${SEED_MAX}` : undefined;
+      const bad = fraction ?? seedProblem(seed, 'seed');
       if (bad) out.push({ path: ['seeds', i], at: 'value', message: bad });
       const first = firstAt.get(seed);
       if (first !== undefined && typeof seed === 'number') {

@@ -6,7 +6,7 @@ export const splitPath = (dotted: string): string[] => dotted.split('.');
 export function getPath(obj: unknown, path: readonly string[]): unknown {
   let cur: unknown = obj;
   for (const key of path) {
-    if (!isPlainObject(cur)) return undefined;
+    if (!isPlainObject(cur) || !Object.hasOwn(cur, key)) return undefined; // never a prototype's member
     cur = cur[key];
   }
   return cur;

@@ -47,7 +47,7 @@ export function schemaAt(path: readonly string[]): SchemaLookup {
   let node: SchemaNode = schema;
   for (let i = 0; i < path.length; i++) {
     const props = propertiesOf(node);
-    if (!props || !(path[i] in props)) return { ok: false, depth: i, allowed: props ? Object.keys(props) : [] };
+    if (!props || !Object.hasOwn(props, path[i])) return { ok: false, depth: i, allowed: props ? Object.keys(props) : [] };
     node = props[path[i]];
   }
   return { ok: true, node: deref(node) };

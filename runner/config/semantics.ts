@@ -1,5 +1,5 @@
 /** Checks the schema cannot express, on a resolved config. Pure: returns located messages. */
-import { trackingUriProblem } from '../track/uri.ts';
+import { trackingUriProblem } from './tracking-uri.ts';
 import { augmentationProblems } from './augmentation.ts';
 import type { Experiment } from './types.gen.ts';
 import type { Located } from './validate.ts';

@@ -47,7 +47,7 @@ function describe(e: ErrorObject, data: unknown): Located {
   const path = pathOf(e.instancePath);
   const value = getPath(data, path);
   const p = e.params as Record<string, unknown>;
-  const got = `, got ${show(value)}`;
+  const got = () => `, got ${show(value)}`; // only where a message shows it: an unknown key in a big map must not print the map
   switch (e.keyword) {
     case 'additionalProperties': {
       const key = p.additionalProperty as string;
@@ -59,19 +59,19 @@ function describe(e: ErrorObject, data: unknown): Located {
     case 'required':
       return { path, at: 'key', message: `missing required key '${p.missingProperty}'` };
     case 'type':
-      return { path, at: 'value', message: `expected ${String(p.type).replace(',', ' or ')}${got}` };
+      return { path, at: 'value', message: `expected ${String(p.type).replace(',', ' or ')}${got()}` };
     case 'enum': {
       const allowed = p.allowedValues as unknown[];
       const guess = typeof value === 'string' ? closest(value, allowed.map(String)) : undefined;
-      return { path, at: 'value', message: `expected one of ${allowed.map(show).join(', ')}${got}${guess ? ` (did you mean ${show(guess)}?)` : ''}` };
+      return { path, at: 'value', message: `expected one of ${allowed.map(show).join(', ')}${got()}${guess ? ` (did you mean ${show(guess)}?)` : ''}` };
     }
     case 'const':
-      return { path, at: 'value', message: `expected ${show(p.allowedValue)}${got}` };
+      return { path, at: 'value', message: `expected ${show(p.allowedValue)}${got()}` };
     case 'minimum':
     case 'maximum':
     case 'exclusiveMinimum':
     case 'exclusiveMaximum':
-      return { path, at: 'value', message: `must be ${COMPARISONS[p.comparison as string] ?? p.comparison} ${p.limit}${got}` };
+      return { path, at: 'value', message: `must be ${COMPARISONS[p.comparison as string] ?? p.comparison} ${p.limit}${got()}` };
     case 'minItems':
       return { path, at: 'value', message: `must list at least ${p.limit} value${p.limit === 1 ? '' : 's'}${Array.isArray(value) && value.length === 0 ? ' (the list is empty)' : ''}` };
     case 'maxItems':
@@ -81,7 +81,7 @@ function describe(e: ErrorObject, data: unknown): Located {
     case 'minProperties':
       return { path, at: 'value', message: `must set at least ${p.limit} key${p.limit === 1 ? '' : 's'}` };
     case 'pattern':
-      return { path, at: 'value', message: `must match ${p.pattern}${got}` };
+      return { path, at: 'value', message: `must match ${p.pattern}${got()}` };
     case 'uniqueItems':
       return { path, at: 'value', message: `must not repeat values (items ${p.j} and ${p.i} are equal)` };
     case 'propertyNames': {
@@ -91,7 +91,7 @@ function describe(e: ErrorObject, data: unknown): Located {
     }
     case 'oneOf':
     case 'anyOf':
-      return { path, at: 'value', message: `expected ${describeBranches(e)}${got}` };
+      return { path, at: 'value', message: `expected ${describeBranches(e)}${got()}` };
     default:
       return { path, at: 'value', message: e.message ?? 'is not valid' };
   }
@@ -118,9 +118,15 @@ export function describeErrors(errors: ErrorObject[], data: unknown): Located[] 
   return out;
 }
 
-export function locateAll(sources: SourceFile[], located: Located[], prefix: ConfigPath = []): Problem[] {
+/** More problems than this are summed up in one line: locating each costs a walk of its map, and nobody reads 10,000. */
+export const MAX_PROBLEMS = 100;
+
+export function locateAll(sources: SourceFile[], all: Located[], prefix: ConfigPath = []): Problem[] {
   const order = sources.map((s) => s.file);
-  return located
+  const problems = all
+    .slice(0, MAX_PROBLEMS)
     .map((l) => problemAtPath(sources, [...prefix, ...l.path], l.message, l.at))
     .sort((a, b) => order.indexOf(a.file) - order.indexOf(b.file) || a.line - b.line || a.col - b.col);
+  if (all.length > MAX_PROBLEMS) problems.push(problemAtPath(sources, prefix, `and ${all.length - MAX_PROBLEMS} more problems (only the first ${MAX_PROBLEMS} are shown)`, 'key'));
+  return problems;
 }

@@ -189,7 +189,8 @@ async function startTracking(config: import('../config/types.gen.ts').Experiment
       say(track.localOnlyMessage(artifactsDir));
       return undefined;
     }
-    return track.startSyncLoop({ uri, artifactsDir, plan, log: say });
+    const { buildSweepAnalysis } = await import('../report/sweep-analysis.ts');
+    return track.startSyncLoop({ uri, artifactsDir, plan, log: say, analyzeSweep: buildSweepAnalysis });
   } catch (err) {
     say(`warning: MLflow sync is off for this sweep: ${(err as Error).message}`);
     return undefined;

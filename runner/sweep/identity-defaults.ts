@@ -5,6 +5,8 @@
  * field with a default to a section the run id covers (tests/unit/identity.test.ts fails until
  * you do); never change a line: a changed default changes what runs do, and that must change ids.
  * Model sizes are the `small` presets' (a run's resolved config always holds the sizes).
+ * Defaults inside a map whose own default is null (early_stopping) are listed too: they are filled
+ * only when the map is written, but a field added there must not change those runs' ids either.
  */
 export const INTRODUCED_DEFAULTS: Readonly<Record<string, unknown>> = {
   'dataset.source': "mnist",
@@ -77,6 +79,8 @@ export const INTRODUCED_DEFAULTS: Readonly<Record<string, unknown>> = {
   'training.joint.loss_weights.align': 0.5,
   'training.joint.freeze': [],
   'training.joint.early_stopping': null,
+  'training.joint.early_stopping.patience': 2,
+  'training.joint.early_stopping.min_delta': 0,
   'training.retrain.enabled': false,
   'training.retrain.epochs': 2,
   'training.retrain.batch_size': 64,
@@ -89,6 +93,8 @@ export const INTRODUCED_DEFAULTS: Readonly<Record<string, unknown>> = {
   'training.retrain.loss_weights.align': 0.5,
   'training.retrain.freeze': [],
   'training.retrain.early_stopping': null,
+  'training.retrain.early_stopping.patience': 2,
+  'training.retrain.early_stopping.min_delta': 0,
   'training.temperature': 0.07,
   'evaluation.retrieval_k': [1,5],
   'evaluation.retrieval_pool': 1000,

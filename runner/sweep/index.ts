@@ -21,7 +21,7 @@ export interface Plan {
 
 export const DEFAULT_MAX_RUNS = 10_000;
 
-function factorsOf(loaded: LoadedExperiment): Plan['factors'] {
+function factorsOf(loaded: Pick<LoadedExperiment, 'unresolved'>): Plan['factors'] {
   const { grid, ablations, seeds } = loaded.unresolved;
   return {
     grid: Object.fromEntries(Object.entries(grid).map(([k, v]) => [k, v?.length ?? 0])),
@@ -59,7 +59,7 @@ export interface PlanOptions {
 }
 
 /** Refuses a sweep above `maxRuns` before expanding it, so that no command can hang on a huge sweep. */
-export function checkPlanSize(loaded: LoadedExperiment, maxRuns = DEFAULT_MAX_RUNS): Plan['factors'] {
+export function checkPlanSize(loaded: Pick<LoadedExperiment, 'file' | 'unresolved'>, maxRuns = DEFAULT_MAX_RUNS): Plan['factors'] {
   const factors = factorsOf(loaded);
   const size = planSize(factors);
   if (size > maxRuns) {

@@ -4,7 +4,7 @@
 // or artifact upload and prints request bodies; `mlflow-tracing` covers LLM traces only.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MmrunError } from '../errors.ts';
-import { splitCredentials, trackingUriProblem } from './uri.ts';
+import { splitCredentials, trackingUriProblem } from '../config/tracking-uri.ts';
 import { fitEntries, splitBatch, type Batch, type KeyValue, type Metric, type Truncation } from './mlflow-limits.ts';
 
 export type MlflowRunStatus = 'RUNNING' | 'SCHEDULED' | 'FINISHED' | 'FAILED' | 'KILLED';

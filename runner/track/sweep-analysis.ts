@@ -1,10 +1,8 @@
-// The sweep's analysis on its MLflow parent run: mmrun's report (HTML and plots), the comparison
-// tables (CSV, JSON) and summary metrics per arm, built with runner/report's public functions
-// once every planned run has ended, and again whenever the set of finished runs changes.
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+// What sync puts on a sweep's MLflow parent run besides its own fields: the sweep's analysis.
+// Track only defines its shape; the caller supplies how to build it (runner/report's
+// buildSweepAnalysis, passed by commands and launch), so that track never imports report.
 import type { KeyValue, Metric } from './mlflow-limits.ts';
-import { fileSource, type ArtifactSource } from './sync-artifacts.ts';
+import type { ArtifactSource } from './sync-artifacts.ts';
 
 export interface SweepAnalysis {
   files: ArtifactSource[];
@@ -13,58 +11,9 @@ export interface SweepAnalysis {
   tags: KeyValue[];
 }
 
-/** MLflow metric keys allow letters, digits, `_ - . / :` and spaces. */
-function keyPart(label: string): string {
-  return label.replace(/=/g, '_').replace(/[^\w\-./: ]/g, '_');
-}
-
 /**
- * Builds the report (written where `mmrun report` writes it) and the summary of the arms.
- * Throws MmrunError when there is nothing to analyse (no finished run).
+ * Builds the analysis of the sweep planned in `planFile` whose runs are under `artifactsDir`.
+ * `step`: the version of the analysis (metrics of a later version are new points, never a second
+ * value at the same step). Throws (MmrunError) when there is nothing to analyse.
  */
-/** `step`: the version of the analysis (metrics of a later version are new points, never a second value at the same step). */
-export async function buildSweepAnalysis(planFile: string, artifactsDir: string, step: number, now = Date.now()): Promise<SweepAnalysis> {
-  const report = await import('../report/index.ts');
-  const { lowerIsBetter } = await import('../report/metrics.ts');
-  const study = report.loadStudy(planFile, { artifactsDir });
-  const built = await report.buildReport(study, {});
-  const comparison = report.compareStudy(study, {});
-  const csv = report.formatComparison('csv', comparison, study.orphans);
-  const json = report.formatComparison('json', comparison, study.orphans);
-
-  const files: ArtifactSource[] = [fileSource('report/report.html', built.html)];
-  const plotsDir = join(dirname(built.html), 'plots');
-  if (existsSync(plotsDir)) {
-    for (const f of readdirSync(plotsDir).sort()) {
-      if (/\.(png|svg)$/.test(f) && statSync(join(plotsDir, f)).isFile()) files.push(fileSource(`report/plots/${f}`, join(plotsDir, f)));
-    }
-  }
-  files.push({ path: 'report/comparison.csv', read: () => Buffer.from(csv) }, { path: 'report/comparison.json', read: () => Buffer.from(json) });
-
-  const metrics: Metric[] = [];
-  const tags: KeyValue[] = [];
-  for (const m of comparison.metrics) {
-    let best: { label: string; mean: number } | undefined;
-    for (const row of comparison.rows) {
-      const s = row.stats[m];
-      if (!s || !Number.isFinite(s.mean)) continue;
-      metrics.push({ key: `arm/${keyPart(row.label)}/${m}_mean`, value: s.mean, timestamp: now, step });
-      if (Number.isFinite(s.std)) metrics.push({ key: `arm/${keyPart(row.label)}/${m}_std`, value: s.std, timestamp: now, step });
-      const better = !best || (lowerIsBetter(m) ? s.mean < best.mean : s.mean > best.mean);
-      if (better) best = { label: row.label, mean: s.mean };
-    }
-    if (best) {
-      metrics.push({ key: `best/${m}`, value: best.mean, timestamp: now, step });
-      tags.push({ key: `mmrun.best_arm.${m}`, value: best.label });
-    }
-  }
-  const finished = study.runs.filter((r) => r.state === 'finished').length;
-  metrics.push({ key: 'runs_finished', value: finished, timestamp: now, step }, { key: 'runs_planned', value: study.plan.runs.length, timestamp: now, step });
-  const params: KeyValue[] = [
-    { key: 'seeds', value: String(study.plan.factors.seeds) },
-    { key: 'ablations', value: String(study.plan.factors.ablations) },
-    ...Object.keys(study.plan.factors.grid).map((path) => ({ key: `swept.${path}`, value: JSON.stringify([...new Set(study.plan.runs.map((r) => JSON.stringify(r.coords[path])))].map((v) => JSON.parse(v) as unknown)) })),
-  ];
-  if (comparison.control) tags.push({ key: 'mmrun.control', value: JSON.stringify(comparison.control) });
-  return { files, metrics, params, tags };
-}
+export type SweepAnalyzer = (planFile: string, artifactsDir: string, step: number) => Promise<SweepAnalysis>;

@@ -6,7 +6,7 @@ import { readVerifiedJson } from '../files/verified.ts';
 import type { Tracking } from '../config/types.gen.ts';
 import { findDatasetManifest } from './dataset-inputs.ts';
 import { isTerminal } from './mlflow-mapping.ts';
-import { redactCredentials } from './uri.ts';
+import { redactCredentials } from '../config/tracking-uri.ts';
 import type { RunSpecFile, RunStatus, RunStore } from './run-store.ts';
 
 export interface ArtifactSource {

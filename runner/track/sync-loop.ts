@@ -5,9 +5,10 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { MmrunError } from '../errors.ts';
 import { MlflowClient, MlflowUnreachableError } from './mlflow-client.ts';
-import { redactCredentials } from './uri.ts';
+import { redactCredentials } from '../config/tracking-uri.ts';
 import type { Plan } from './plan-types.ts';
 import { listRunDirs, RUN_FILES, runDirOf } from './run-store.ts';
+import type { SweepAnalyzer } from './sweep-analysis.ts';
 import { syncRuns, SyncSession, sweepUrl, type SyncReport } from './sync.ts';
 
 export interface SyncLoopOptions {
@@ -20,6 +21,8 @@ export interface SyncLoopOptions {
   intervalMs?: number; // default 5000
   /** Warnings and notes for the user (default: console.warn). */
   log?: (message: string) => void;
+  /** The sweep's analysis for its parent run (SyncOptions.analyzeSweep; without it, none). */
+  analyzeSweep?: SweepAnalyzer;
 }
 
 export interface SyncLoop {
@@ -52,7 +55,7 @@ export function startSyncLoop(opts: SyncLoopOptions): SyncLoop {
     try {
       const dirs = runDirs();
       if (dirs.length === 0) return undefined;
-      const report = await syncRuns({ session, runDirs: dirs, plan: opts.plan });
+      const report = await syncRuns({ session, runDirs: dirs, plan: opts.plan, analyzeSweep: opts.analyzeSweep });
       if (unreachable) log(`MLflow at ${session.uri} answers again: run directories are synced.`);
       for (const s of report.sweeps) {
         if (announced.has(s.sweepId)) continue;

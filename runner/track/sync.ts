@@ -33,9 +33,9 @@ import { sourceInfoFor } from './source-info.ts';
 import { withSyncLock } from './sync-lock.ts';
 import { readSystemSamples, systemMetricsOf, SYSTEM_METRICS_FILE } from './system-metrics.ts';
 import { datasetInputsOf } from './dataset-inputs.ts';
-import { buildSweepAnalysis } from './sweep-analysis.ts';
+import type { SweepAnalyzer } from './sweep-analysis.ts';
 import { finalCheckpointOf, MODEL_ARTIFACT_PATH, redactedFileSource, runArtifacts, type ArtifactSource } from './sync-artifacts.ts';
-import { redactCredentials } from './uri.ts';
+import { redactCredentials } from '../config/tracking-uri.ts';
 import { mkdirLevels } from '../files/mkdir.ts';
 
 export const SYNC_STATE_FILE = 'mlflow.json';
@@ -156,6 +156,12 @@ export interface SyncOptions {
   concurrency?: number;
   /** Where warnings and progress notes go (default: nowhere). */
   log?: (message: string) => void;
+  /**
+   * Builds the sweep's analysis (report, comparison tables, per-arm metrics) for its parent run
+   * once every planned run has ended: runner/report's buildSweepAnalysis, passed by the layers
+   * above report. Without it the parent run carries no analysis.
+   */
+  analyzeSweep?: SweepAnalyzer;
 }
 
 /**
@@ -215,7 +221,8 @@ export async function syncRuns(opts: SyncOptions): Promise<SyncReport> {
     const endTimes = runs.map((r) => Date.parse(r.store.readStatus()?.endedAt ?? '')).filter(Number.isFinite);
     const status = await withSyncLock(join(sweepDir, SYNC_LOCK_FILE), 60_000, () => syncParentStatus(ctx, parent, states, endTimes));
     if (!status) throw new MmrunError(`Sweep ${sweepId} has been synced by another process for over a minute (${join(sweepDir, SYNC_LOCK_FILE)}); try again later.`);
-    if (status !== 'RUNNING' && plan) await withSyncLock(join(sweepDir, SYNC_LOCK_FILE), 1000, () => syncSweepAnalysis(ctx, parent, plan));
+    const analyze = opts.analyzeSweep;
+    if (status !== 'RUNNING' && plan && analyze) await withSyncLock(join(sweepDir, SYNC_LOCK_FILE), 1000, () => syncSweepAnalysis(ctx, parent, plan, analyze));
     report.sweeps.push({ sweepId, experimentId: parent.experimentId, parentRunUuid: parent.runUuid, created: parent.created, status });
   }
   for (const p of report.problems) log(p);
@@ -432,7 +439,7 @@ async function syncParentStatus(ctx: SweepContext, parent: ParentHandle, states:
  * ended and again whenever the finished runs change (a rerun, a late sync). Busy: skipped, the
  * process holding the lock does it.
  */
-async function syncSweepAnalysis(ctx: SweepContext, parent: ParentHandle, plan: Plan): Promise<void> {
+async function syncSweepAnalysis(ctx: SweepContext, parent: ParentHandle, plan: Plan, analyze: SweepAnalyzer): Promise<void> {
   const stateFile = join(sweepDirOf(ctx.artifactsDir, ctx.sweepId), SYNC_STATE_FILE);
   const file = readState<ParentServerState>(stateFile);
   const st = file.servers[ctx.session.uri];
@@ -444,7 +451,7 @@ async function syncSweepAnalysis(ctx: SweepContext, parent: ParentHandle, plan: 
   const save = () => writeJsonAtomic(stateFile, file);
   let analysis;
   try {
-    analysis = await buildSweepAnalysis(plan.file, ctx.artifactsDir, st.analysisVersions ?? 0);
+    analysis = await analyze(plan.file, ctx.artifactsDir, st.analysisVersions ?? 0);
   } catch (err) {
     const message = `sweep ${ctx.sweepId}: the report for the parent run could not be built: ${err instanceof Error ? err.message : String(err)}`;
     if (!ctx.report.problems.includes(message)) ctx.report.problems.push(message);

@@ -1,5 +1,10 @@
 // Tracking URIs, pure: what mmrun can use, and how to show one without its credentials.
-// runner/config calls trackingUriProblem() so that `validate` rejects what sync could not use.
+// It lives in config (the lowest layer that needs it): `validate` rejects what sync could not use
+// and masks passwords in code frames; runner/track uses the same functions to sync and to log.
+
+/** `scheme://user:password@`: groups are the scheme with `://`, the user and the password. */
+const CREDENTIALS = /([a-z][a-z0-9+.-]*:\/\/)([^\s/:@'"]*):([^\s/@'"]*)@/gi;
+const MASK = '***';
 
 /** Why mmrun cannot sync to `uri`, or undefined when it can (an http(s) URL with a host). */
 export function trackingUriProblem(uri: string): string | undefined {
@@ -24,7 +29,24 @@ export function redactUri(uri: string): string {
 
 /** Every `scheme://user:password@` in a text, with the password replaced by ***. */
 export function redactCredentials(text: string): string {
-  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)([^\s/:@'"]*):([^\s/@'"]*)@/gi, (_, scheme: string, user: string) => `${scheme}${user}:***@`);
+  return text.replace(CREDENTIALS, (_, scheme: string, user: string) => `${scheme}${user}:${MASK}@`);
+}
+
+/**
+ * redactCredentials on one line of source, and where a 1-based `col` of the raw line is in the
+ * masked one (so that a caret stays under the same character; inside a password: under its mask).
+ */
+export function redactCredentialsInLine(line: string, col: number): { line: string; col: number } {
+  let shift = 0;
+  let mapped: number | undefined;
+  const masked = line.replace(CREDENTIALS, (whole: string, scheme: string, user: string, password: string, offset: number) => {
+    const passwordStart = offset + scheme.length + user.length + 1; // 0-based, after the ':'
+    const passwordEnd = passwordStart + password.length; // the '@'
+    if (mapped === undefined && col - 1 >= passwordStart && col - 1 < passwordEnd) mapped = passwordStart - shift + 1;
+    if (passwordEnd <= col - 1) shift += password.length - MASK.length;
+    return `${scheme}${user}:${MASK}@`;
+  });
+  return { line: masked, col: mapped ?? col - shift };
 }
 
 /** Splits `http://user:pass@host/…` into the URI without credentials and a Basic auth header. */

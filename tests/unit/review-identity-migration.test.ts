@@ -1,0 +1,64 @@
+// Review of issue 16 (migration of run directories named by identity v1): a kill between the
+// steps, two processes, an existing target, and a read-only store never lose or mislabel a run.
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { planExperiment } from '../../runner/plan-experiment.ts';
+import { migrateRunDir } from '../../runner/track/legacy-runs.ts';
+import { tempFiles } from '../helpers/tmp.ts';
+
+const FIXTURE = 'tests/fixtures/config/legacy-store';
+const LEGACY_IDS = ['b71df0078d6b', '7a1774733d7b', '467efdf9288e', '3777824e9f78']; // in plan order
+
+function legacyCopy(): { dir: string; file: string } {
+  const t = tempFiles();
+  cpSync(FIXTURE, t.dir, { recursive: true });
+  const file = join(t.dir, 'legacy.yaml');
+  writeFileSync(file, readFileSync(file, 'utf8').replace('artifacts_dir: /old-machine/artifacts', `artifacts_dir: ${t.dir}`));
+  return { dir: t.dir, file };
+}
+const json = (file: string) => JSON.parse(readFileSync(file, 'utf8'));
+
+describe('migrating a run directory', () => {
+  it('a kill after the ids were rewritten but before the rename is finished by the next command', () => {
+    const { dir, file } = legacyCopy();
+    const ids = planExperiment(file).plan.runs.map((r) => r.id);
+    // what an interrupted migration leaves: the ids in runs/<old> already name the new id
+    const old = join(dir, 'runs', LEGACY_IDS[0]);
+    writeFileSync(join(old, 'spec.json'), JSON.stringify({ ...json(join(old, 'spec.json')), id: ids[0], legacyId: LEGACY_IDS[0] }));
+    const { adopted } = planExperiment(file, { adoptLegacyRunsIn: true });
+    expect(adopted.map((a) => a.to).sort()).toEqual([...ids].sort());
+    expect(json(join(dir, 'runs', ids[0], 'spec.json'))).toMatchObject({ id: ids[0], legacyId: LEGACY_IDS[0] });
+    expect(json(join(dir, 'runs', ids[0], 'status.json')).runId).toBe(ids[0]);
+  });
+
+  it('a moved directory always records its new id (ids are rewritten before the rename)', () => {
+    const { dir, file } = legacyCopy();
+    const ids = planExperiment(file).plan.runs.map((r) => r.id);
+    migrateRunDir(dir, LEGACY_IDS[0], ids[0]);
+    expect(json(join(dir, 'runs', ids[0], 'spec.json')).id).toBe(ids[0]);
+    expect(json(join(dir, 'runs', ids[0], 'summary.json')).runId).toBe(ids[0]);
+  });
+
+  it('a second process arriving after the move does nothing and does not throw', () => {
+    const { dir, file } = legacyCopy();
+    const ids = planExperiment(file).plan.runs.map((r) => r.id);
+    migrateRunDir(dir, LEGACY_IDS[0], ids[0]);
+    const after = readFileSync(join(dir, 'runs', ids[0], 'spec.json'), 'utf8');
+    expect(() => migrateRunDir(dir, LEGACY_IDS[0], ids[0])).not.toThrow();
+    expect(readFileSync(join(dir, 'runs', ids[0], 'spec.json'), 'utf8')).toBe(after);
+  });
+
+  it('never renames onto a directory that holds anything; an empty leftover folder is replaced', () => {
+    const { dir, file } = legacyCopy();
+    const ids = planExperiment(file).plan.runs.map((r) => r.id);
+    mkdirSync(join(dir, 'runs', ids[0]));
+    writeFileSync(join(dir, 'runs', ids[0], 'log.txt'), 'someone else');
+    mkdirSync(join(dir, 'runs', ids[1])); // empty: a launcher killed before it wrote spec.json
+    const { adopted } = planExperiment(file, { adoptLegacyRunsIn: true });
+    expect(adopted.map((a) => a.from).sort()).toEqual(LEGACY_IDS.slice(1).sort());
+    expect(readdirSync(join(dir, 'runs', ids[0]))).toEqual(['log.txt']);
+    expect(existsSync(join(dir, 'runs', LEGACY_IDS[0], 'summary.json'))).toBe(true);
+    expect(json(join(dir, 'runs', ids[1], 'spec.json')).legacyId).toBe(LEGACY_IDS[1]);
+  });
+});
