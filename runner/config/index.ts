@@ -12,6 +12,7 @@ import { deepMerge, isPlainObject, overrideValue, type Json } from './merge.ts';
 import { getPath, setPath, splitPath } from './paths.ts';
 import { resolvePresets } from './presets.ts';
 import { schemaAt, validateAndFill } from './schema.ts';
+import { mergeOntoDefaultMaps, settingsOfDisabledMaps } from './default-maps.ts';
 import { checkSemantics } from './semantics.ts';
 import { FORBIDDEN_KEYS, readSource, type SourceFile } from './source.ts';
 import { closest } from './suggest.ts';
@@ -177,8 +178,8 @@ export function loadExperiment(file: string, opts: LoadOptions = {}): LoadedExpe
   if (problems.length) throw new ConfigError(problems);
 
   const merged = mergeSources(sources);
-  const filled = structuredClone(merged);
-  const language = checkLanguage(merged);
+  const filled = mergeOntoDefaultMaps(structuredClone(merged));
+  const language = [...checkLanguage(merged), ...settingsOfDisabledMaps(merged)];
   const schemaErrors = validateAndFill(filled);
   const locate = (path: ConfigPath, message: string, at: 'key' | 'value' = 'value') => problemAtPath(sources, path, message, at);
   if (schemaErrors.length || language.length) {
