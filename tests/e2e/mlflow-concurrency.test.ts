@@ -10,7 +10,12 @@ import { mlflowAvailable, startFaultyProxy, startMlflowServer, type FaultyProxy,
 import { expectedCounts, quickstartPlan, writeFinishedRun, writePlan, type FakeRun } from '../helpers/track-fixtures.ts';
 import { MlflowClient, type MlflowRun } from '../../runner/track/mlflow-client.ts';
 import { TAG } from '../../runner/track/mlflow-mapping.ts';
-import { startSyncLoop, syncRuns, SyncSession } from '../../runner/track/index.ts';
+import { startSyncLoop as startSyncLoopOf, syncRuns as syncRunsOf, SyncSession, type SyncLoopOptions, type SyncOptions } from '../../runner/track/index.ts';
+import { buildSweepAnalysis } from '../../runner/report/sweep-analysis.ts';
+
+/** As commands and the launcher call them: with runner/report's analysis for the sweep's parent run. */
+const syncRuns = (opts: SyncOptions) => syncRunsOf({ analyzeSweep: buildSweepAnalysis, ...opts });
+const startSyncLoop = (opts: SyncLoopOptions) => startSyncLoopOf({ analyzeSweep: buildSweepAnalysis, ...opts });
 
 const run = mlflowAvailable() ? describe : describe.skip;
 const MMRUN = resolve(import.meta.dirname, '../../bin/mmrun.js');

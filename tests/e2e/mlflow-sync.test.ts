@@ -1,7 +1,7 @@
 // Sync of run directories into a real MLflow server (tests/helpers/mlflow-server.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { writeDirectoryChecksums } from '../../runner/files/verified.ts';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -12,9 +12,15 @@ import { MlflowClient, MlflowUnreachableError, type MlflowRun } from '../../runn
 import { TAG, runParams } from '../../runner/track/mlflow-mapping.ts';
 import { freePort } from '../../runner/track/local-server.ts';
 import { RunStore, runDirOf } from '../../runner/track/run-store.ts';
-import { startSyncLoop, syncRuns, SyncSession } from '../../runner/track/index.ts';
+import { startSyncLoop as startSyncLoopOf, syncRuns as syncRunsOf, SyncSession, SYNC_STATE_FILE, type SyncLoopOptions, type SyncOptions } from '../../runner/track/index.ts';
 import { TRUNCATION_MARKER } from '../../runner/track/mlflow-limits.ts';
 import type { Plan } from '../../runner/sweep/index.ts';
+import { waitFor } from '../helpers/launch-sweep.ts';
+import { buildSweepAnalysis } from '../../runner/report/sweep-analysis.ts';
+
+/** As commands and the launcher call them: with runner/report's analysis for the sweep's parent run. */
+const syncRuns = (opts: SyncOptions) => syncRunsOf({ analyzeSweep: buildSweepAnalysis, ...opts });
+const startSyncLoop = (opts: SyncLoopOptions) => startSyncLoopOf({ analyzeSweep: buildSweepAnalysis, ...opts });
 
 const run = mlflowAvailable() ? describe : describe.skip;
 const execFileP = promisify(execFile);
@@ -100,6 +106,10 @@ run('sync into a real MLflow server', () => {
     expect(parent.info.status).toBe('FAILED'); // one child failed
     const parentFiles = await client.listArtifacts(parent.info.run_id, 'sweep');
     expect(parentFiles.map((f) => f.path).sort()).toEqual(['sweep/mapping.yaml', 'sweep/plan.json']);
+    // The analysis given by the caller (runner/report's) is on the parent: the report and per-arm metrics.
+    expect((await client.listArtifacts(parent.info.run_id, 'report')).map((f) => f.path)).toEqual(expect.arrayContaining(['report/report.html', 'report/comparison.csv']));
+    const parentMetrics = Object.fromEntries(((await client.getRun(parent.info.run_id))!.data.metrics ?? []).map((m) => [m.key, m.value]));
+    expect(parentMetrics['runs_finished']).toBe(plan.runs.length - 1);
 
     const children = runs.filter((r) => tagsOf(r)[TAG.kind] === 'run');
     expect(children.map((c) => c.info.run_name).sort()).toEqual(plan.runs.map((r) => r.name).sort());
@@ -293,8 +303,10 @@ run('sync into a real MLflow server', () => {
       const big = startRun(artifacts, plan, plan.runs[2]);
       trainEpoch(big, 'joint', 0, 4000);
       fakes.push(big);
-      const pending = loop.syncNow();
-      await new Promise((r) => setTimeout(r, 300));
+      let settled = false;
+      const pending = loop.syncNow().finally(() => (settled = true));
+      // Kill it once the sync is sending the big run (its state file is written when its MLflow run exists).
+      await waitFor('the sync to start sending the big run', () => settled || existsSync(join(big.store.dir, SYNC_STATE_FILE)), 60_000);
       await server.kill(true);
       await pending;
 

@@ -8,9 +8,13 @@ import { join, resolve } from 'node:path';
 import { mlflowAvailable, startMlflowServer, type TestMlflow } from '../helpers/mlflow-server.ts';
 import { chromiumAvailable, launchChromium, type Browser } from '../helpers/chromium.ts';
 import { quickstartPlan, writeFinishedRun, writePlan } from '../helpers/track-fixtures.ts';
-import { syncRuns } from '../../runner/track/index.ts';
+import { syncRuns as syncRunsOf, type SyncOptions } from '../../runner/track/index.ts';
 import { writeDirectoryChecksums } from '../../runner/files/verified.ts';
 import type { FakeRun } from '../helpers/track-fixtures.ts';
+import { buildSweepAnalysis } from '../../runner/report/sweep-analysis.ts';
+
+/** As commands and the launcher call them: with runner/report's analysis for the sweep's parent run. */
+const syncRuns = (opts: SyncOptions) => syncRunsOf({ analyzeSweep: buildSweepAnalysis, ...opts });
 
 /** A final checkpoint and tokenizer as a worker leaves them, so that sync uploads model/. */
 function addModel(run: FakeRun): void {

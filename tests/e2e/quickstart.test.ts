@@ -3,25 +3,23 @@
  * plan → dataset → every run trained in its own process → status → compare → report; then a
  * second `mmrun run` does nothing. Slow (trains real models): kept small enough for CI.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runMmrun } from '../helpers/launch-sweep.ts';
 import { writeShrunkQuickstart } from '../helpers/shrunk-quickstart.ts';
 import { tempFiles } from '../helpers/tmp.ts';
 
-const ROOT = resolve(import.meta.dirname, '../..');
-const mmrun = (cwd: string, ...args: string[]) =>
-  spawnSync('node', [join(ROOT, 'bin/mmrun.js'), ...args], { cwd, encoding: 'utf8', env: { ...process.env, MLFLOW_TRACKING_URI: '' }, timeout: 600_000 });
+const mmrun = (cwd: string, ...args: string[]) => runMmrun(args, { cwd, env: { ...process.env, MLFLOW_TRACKING_URI: '' }, timeoutMs: 600_000 });
 
 describe('quickstart, shrunk', () => {
-  it('runs every planned run once, then compares and reports them', { timeout: 900_000 }, () => {
+  it('runs every planned run once, then compares and reports them', { timeout: 900_000 }, async () => {
     const t = tempFiles();
     const file = writeShrunkQuickstart(t.dir, { name: 'quickstart-tiny', imageFraction: 0.02, maxTest: 300, retrievalPool: 100, embeddingsSample: 50 });
-    const plan = JSON.parse(mmrun(t.dir, 'plan', file, '--json').stdout) as { runs: { id: string }[] };
+    const plan = JSON.parse((await mmrun(t.dir, 'plan', file, '--json')).stdout) as { runs: { id: string }[] };
     expect(plan.runs).toHaveLength(8);
 
-    const first = mmrun(t.dir, 'run', file);
+    const first = await mmrun(t.dir, 'run', file);
     expect(first.stderr + first.stdout).not.toMatch(/internal error/);
     expect(first.status).toBe(0);
     for (const run of plan.runs) {
@@ -35,15 +33,15 @@ describe('quickstart, shrunk', () => {
       expect(summary.final.image_acc).toBeGreaterThan(0.5);
     }
 
-    const again = mmrun(t.dir, 'run', file);
+    const again = await mmrun(t.dir, 'run', file);
     expect(again.status).toBe(0);
     expect(again.stdout + again.stderr).toMatch(/8 finished|nothing to do|already finished/i);
 
-    const compare = mmrun(t.dir, 'compare', file, '--format', 'json');
+    const compare = await mmrun(t.dir, 'compare', file, '--format', 'json');
     expect(compare.status).toBe(0);
     expect(compare.stdout.length).toBeGreaterThan(10);
 
-    const report = mmrun(t.dir, 'report', file);
+    const report = await mmrun(t.dir, 'report', file);
     expect(report.status).toBe(0);
     expect(existsSync(join(t.dir, 'artifacts/reports/quickstart-tiny/report.html'))).toBe(true);
   });

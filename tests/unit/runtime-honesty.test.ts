@@ -2,14 +2,13 @@
 // recorded fallback), a native TensorFlow backend that is not installed is refused before launch,
 // GPU slots go only to GPU backends and respect the user's CUDA_VISIBLE_DEVICES, and the recorded
 // backend names its device.
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { MmrunError } from '../../runner/errors.ts';
 import { concurrencyOf, detectMachine, slotEnv, usesGpu, visibleGpuIds } from '../../runner/launch/slots.ts';
 import { cpuDevice, cpuInfo, gpuDevice } from '../../runner/model/backend/device.ts';
 import { checkBackendsInstalled } from '../../runner/model/backend/preflight.ts';
+import { runMmrun } from '../helpers/launch-sweep.ts';
 import { startBackend } from '../../runner/model/runtime.ts';
 import { tempFiles } from '../helpers/tmp.ts';
 
@@ -66,11 +65,11 @@ describe('native TensorFlow checked before launch', () => {
     const installed = await import('@tensorflow/tfjs-node-gpu' as string).then(() => true, () => false);
     if (installed) return; // a GPU machine: nothing to refuse
     const { path: p } = tempFiles({ 'gpu.yaml': 'name: gpu-check\nmodel:\n  backend: tensorflow-gpu\n' });
-    const r = spawnSync(process.execPath, [path.resolve('bin/mmrun.js'), 'validate', p('gpu.yaml')], { encoding: 'utf8' });
+    const r = await runMmrun(['validate', p('gpu.yaml')], { cwd: process.cwd(), env: process.env });
     expect(r.stderr).toContain("gpu.yaml: model.backend is 'tensorflow-gpu', but @tensorflow/tfjs-node-gpu is not installed.");
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
     expect(r.status).toBe(1);
-  }, 60_000);
+  }, 120_000);
 });
 
 describe('GPU slots', () => {

@@ -1,7 +1,6 @@
 // bin/mmrun.js runs the compiled dist/ only while it was built from the current sources, else the
 // TypeScript through tsx; the build (npm run build / prepare) keeps dynamic imports, the C
 // sources and the paths built from import.meta.url working from dist/.
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,7 +9,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildDist } from '../../bin/build-dist.mjs';
 // @ts-expect-error plain JavaScript module without types
 import { chooseEntry } from '../../bin/entry.mjs';
-import { snapshot } from '../../bench/startup.ts';
+import { snapshotAsync } from '../../bench/startup.ts';
+import { runCommand } from '../helpers/launch-sweep.ts';
 
 const made: string[] = [];
 afterAll(() => {
@@ -43,7 +43,7 @@ describe('bin entry choice', () => {
     expect(chooseEntry(root, { MMRUN_NO_DIST: '1' })).toMatchObject({ use: 'tsx' });
 
     // The compiled code runs: .ts specifiers (static and computed) point at .js, C sources copied.
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(path.join(root, 'dist', 'a.js'))}); console.log(m.sum);`], { encoding: 'utf8' });
+    const r = await runCommand(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(path.join(root, 'dist', 'a.js'))}); console.log(m.sum);`], { cwd: process.cwd(), env: process.env });
     expect(r.stderr).toBe('');
     expect(r.stdout.trim()).toBe('82');
     expect(readFileSync(path.join(root, 'dist', 'native', 'k.c'), 'utf8')).toContain('int k');
@@ -76,11 +76,12 @@ describe('bin entry choice', () => {
 });
 
 describe('the real CLI from dist/', () => {
-  it('runs --help and validate from the compiled code (schemas, package.json and commands resolve)', () => {
-    const snap = snapshot();
+  it('runs --help and validate from the compiled code (schemas, package.json and commands resolve)', async () => {
+    const snap = await snapshotAsync();
     made.push(snap);
     const env = { ...process.env, MMRUN_SHOW_ENTRY: '1' };
-    const help = spawnSync(process.execPath, [path.join(snap, 'bin', 'mmrun.js'), '--help'], { encoding: 'utf8', env });
+    const mmrun = (...args: string[]) => runCommand(process.execPath, [path.join(snap, 'bin', 'mmrun.js'), ...args], { cwd: process.cwd(), env });
+    const help = await mmrun('--help');
     expect(help.stderr).toContain('running dist/');
     expect(help.status).toBe(0);
     for (const c of ['validate', 'run', 'worker', 'report', 'dataset show']) expect(help.stdout).toMatch(new RegExp(`mmrun ${c}\\b`));
@@ -88,13 +89,13 @@ describe('the real CLI from dist/', () => {
 
     const file = path.join(snap, 'x.yaml');
     writeFileSync(file, 'name: startup-test\nseeds: 3\n');
-    const ok = spawnSync(process.execPath, [path.join(snap, 'bin', 'mmrun.js'), 'validate', file], { encoding: 'utf8', env });
+    const ok = await mmrun('validate', file);
     expect(ok.stderr).toContain('running dist/');
     expect(ok.stdout).toContain('valid (3 runs)');
     expect(ok.status).toBe(0);
 
     writeFileSync(file, 'name: startup-test\nseeds: three\n');
-    const bad = spawnSync(process.execPath, [path.join(snap, 'bin', 'mmrun.js'), 'validate', file], { encoding: 'utf8', env });
+    const bad = await mmrun('validate', file);
     expect(bad.status).toBe(1);
     expect(bad.stdout + bad.stderr).toMatch(/x\.yaml:2:\d+/);
   }, 240_000);
