@@ -21,8 +21,6 @@ export interface FixtureSweep {
    * onTaskUpdate"). status is null when the command was killed at `timeoutMs`.
    */
   run(args: string[], env?: NodeJS.ProcessEnv, timeoutMs?: number): Promise<{ status: number | null; out: string }>;
-  /** The same, blocking (spawnSync): prefer `run`. */
-  mmrun(args: string[], env?: NodeJS.ProcessEnv, timeoutMs?: number): { status: number | null; out: string };
   /** `mmrun <args>` in the background. */
   start(args: string[], env?: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string; exited: Promise<number | null> };
   status(id: string): Record<string, any> | undefined;
@@ -78,10 +76,6 @@ export function fixtureSweep(yaml: string, env: NodeJS.ProcessEnv = {}): Fixture
     runDir,
     run(args, extra = {}, timeoutMs = 240_000) {
       return runMmrun(args, { cwd: t.dir, env: { ...baseEnv, ...extra }, timeoutMs }).then(({ status, out }) => ({ status, out }));
-    },
-    mmrun(args, extra = {}, timeoutMs = 120_000) {
-      const r = spawnSync(process.execPath, [cli, ...args], { cwd: t.dir, env: { ...baseEnv, ...extra }, encoding: 'utf8', timeout: timeoutMs });
-      return { status: r.status, out: `${r.stdout}${r.stderr}` };
     },
     start(args, extra = {}) {
       let out = '';
