@@ -119,6 +119,13 @@ export function shuffleInPlace<T>(items: T[] | Int32Array, rng: Rng): void {
   }
 }
 
+/** A shuffled copy (the same draws as shuffleInPlace). */
+export function shuffled<T>(items: readonly T[], rng: Rng): T[] {
+  const out = items.slice();
+  shuffleInPlace(out, rng);
+  return out;
+}
+
 export function pick<T>(items: readonly T[], rng: Rng): T {
   return items[Math.floor(rng.next() * items.length)];
 }

@@ -5,7 +5,7 @@
  * and are never produced as a synonym, so an edit cannot move a text to another class.
  */
 import type { Rng } from '../../random.ts';
-import { createRng, seedFrom } from '../../random.ts';
+import { createRng, seedFrom, shuffled } from '../../random.ts';
 import { yieldToEventLoop, type Original, type VariantGenerator } from './types.ts';
 import type { WordNet } from './wordnet.ts';
 
@@ -191,14 +191,6 @@ function count(rate: number, words: number): number {
 
 function wordCount(tokens: Token[]): number {
   return tokens.reduce((n, t) => n + (t.word ? 1 : 0), 0);
-}
-
-function shuffled<T>(items: T[], rng: Rng): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = Math.floor(rng.next() * (i + 1));
-    [items[i], items[j]] = [items[j], items[i]];
-  }
-  return items;
 }
 
 function matchCase(replacement: string, original: string): string {

@@ -4,7 +4,7 @@
  * (runner/data/augment) draws new attribute combinations from their class-conditional
  * distribution and renders them with `renderDescription`, so texts it makes read like these.
  */
-import { createRng, fnv1a, pick, type Rng } from '../../random.ts';
+import { createRng, fnv1a, pick, shuffled, type Rng } from '../../random.ts';
 import { measureColours, type ColourName } from './colour-features.ts';
 import { extractShapeAttributes, renderShape, type ShapeAttributes } from './generic.ts';
 import { measureStrokes } from './stroke-features.ts';
@@ -151,15 +151,6 @@ function noun(subject: string, opts: RenderOptions): string {
   if (subject === 'digit') return `${subject} ${opts.className}`;
   if (/^\d+$/.test(opts.className)) return `${subject} of class ${opts.className}`;
   return opts.className;
-}
-
-function shuffled<T>(items: T[], rng: Rng): T[] {
-  const out = items.slice();
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rng.next() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
 }
 
 const THICK: Record<Thickness, string[]> = {

@@ -4,7 +4,7 @@
  * and bottom, aspect, fill, symmetry, holes, splits), its brightness and texture, and colour for
  * RGB. Everything is discrete so attribute-resample can recombine it; nothing names the class.
  */
-import { pick, type Rng } from '../../random.ts';
+import { pick, shuffled, type Rng } from '../../random.ts';
 import { nameColour, type ColourName } from './colour-features.ts';
 
 export type Width = 'narrow' | 'medium' | 'wide' | 'absent';
@@ -228,15 +228,6 @@ export function extractShapeAttributes(pixels: Uint8Array, h: number, w: number,
 
 const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 const article = (word: string) => (/^[aeiou]/i.test(word) ? 'an' : 'a');
-
-function shuffled<T>(items: T[], rng: Rng): T[] {
-  const out = items.slice();
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rng.next() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
-}
 
 const WIDTH_WORD: Record<Width, string[]> = {
   narrow: ['narrow', 'slim', 'thin'],
