@@ -69,8 +69,10 @@ export function adoptLegacyRuns(plan: Plan, artifactsDir: string, env: NodeJS.Pr
   const missing = plan.runs.filter((r) => !existsSync(join(artifactsDir, 'runs', r.id, 'spec.json')));
   if (missing.length === 0) return [];
   const wanted = new Set(missing.map((r) => r.id));
-  const moved: { from: string; to: string }[] = [];
-  for (const { id, spec, state } of otherRunDirs(artifactsDir, planned)) {
+  // Several old directories can map to one current id (the old ids hashed the backend and the
+  // absolute data path): the finished one wins over a failed or killed one, then the newest.
+  const candidates = new Map<string, { id: string; finished: boolean; endedAt: string }[]>();
+  for (const { id, spec, state, endedAt } of otherRunDirs(artifactsDir, planned)) {
     if (!spec.config || typeof spec.seed !== 'number' || (state !== 'finished' && state !== 'failed' && state !== 'killed')) continue;
     let current: string;
     try {
@@ -82,13 +84,22 @@ export function adoptLegacyRuns(plan: Plan, artifactsDir: string, env: NodeJS.Pr
       continue; // its source data is gone or its config predates fields we need: leave it as it is
     }
     if (!wanted.has(current)) continue;
-    try {
-      if (!migrateRunDir(artifactsDir, id, current)) continue;
-    } catch {
-      continue; // a read-only store (an archive read by status or report): leave it; `run` checks it is writable first
+    const list = candidates.get(current) ?? [];
+    list.push({ id, finished: state === 'finished', endedAt: endedAt ?? '' });
+    candidates.set(current, list);
+  }
+  const moved: { from: string; to: string }[] = [];
+  for (const [current, list] of candidates) {
+    list.sort((a, b) => Number(b.finished) - Number(a.finished) || b.endedAt.localeCompare(a.endedAt));
+    for (const { id } of list) {
+      try {
+        if (!migrateRunDir(artifactsDir, id, current)) continue;
+      } catch {
+        continue; // a read-only store (an archive read by status or report): leave it; `run` checks it is writable first
+      }
+      moved.push({ from: id, to: current });
+      break;
     }
-    wanted.delete(current);
-    moved.push({ from: id, to: current });
   }
   return moved;
 }

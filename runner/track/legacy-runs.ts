@@ -10,15 +10,16 @@ import { writeJsonAtomic } from '../files/atomic.ts';
 import { RUN_FILES, RunStore, runDirOf, type RunSpecFile } from './run-store.ts';
 
 /** Run directories under `<artifactsDir>/runs/` whose name is not in `known`, with their spec (unreadable ones skipped). */
-export function otherRunDirs(artifactsDir: string, known: ReadonlySet<string>): { id: string; spec: RunSpecFile; state?: string }[] {
+export function otherRunDirs(artifactsDir: string, known: ReadonlySet<string>): { id: string; spec: RunSpecFile; state?: string; endedAt?: string }[] {
   const root = join(artifactsDir, 'runs');
   if (!existsSync(root)) return [];
-  const out: { id: string; spec: RunSpecFile; state?: string }[] = [];
+  const out: { id: string; spec: RunSpecFile; state?: string; endedAt?: string }[] = [];
   for (const e of readdirSync(root, { withFileTypes: true })) {
     if (!e.isDirectory() || known.has(e.name) || !existsSync(join(root, e.name, RUN_FILES.spec))) continue;
     try {
       const store = new RunStore(join(root, e.name));
-      out.push({ id: e.name, spec: store.readSpec(), state: store.readStatus()?.state });
+      const status = store.readStatus();
+      out.push({ id: e.name, spec: store.readSpec(), state: status?.state, endedAt: status?.endedAt ?? undefined });
     } catch {
       // an unreadable run directory is reported by the readers, not migrated
     }

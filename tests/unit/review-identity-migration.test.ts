@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { planExperiment } from '../../runner/plan-experiment.ts';
 import { migrateRunDir } from '../../runner/track/legacy-runs.ts';
+import { legacyRunId } from '../../runner/sweep/identity.ts';
 import { tempFiles } from '../helpers/tmp.ts';
 
 const FIXTURE = 'tests/fixtures/config/legacy-store';
@@ -60,5 +61,28 @@ describe('migrating a run directory', () => {
     expect(readdirSync(join(dir, 'runs', ids[0]))).toEqual(['log.txt']);
     expect(existsSync(join(dir, 'runs', LEGACY_IDS[0], 'summary.json'))).toBe(true);
     expect(json(join(dir, 'runs', ids[1], 'spec.json')).legacyId).toBe(LEGACY_IDS[1]);
+  });
+});
+
+describe('several old directories for one current id', () => {
+  it('the finished one is adopted, not whichever the folder listing gives first', () => {
+    const { dir, file } = legacyCopy();
+    const ids = planExperiment(file).plan.runs.map((r) => r.id);
+    // The same run launched twice under v1 with another backend (v1 hashed it, v2 does not):
+    // the original failed, the re-launch finished.
+    const original = join(dir, 'runs', LEGACY_IDS[0]);
+    const spec = json(join(original, 'spec.json'));
+    const config = { ...spec.config, model: { ...spec.config.model, backend: 'cpu' } };
+    const twin = legacyRunId(config, spec.seed);
+    expect(twin).not.toBe(LEGACY_IDS[0]);
+    cpSync(original, join(dir, 'runs', twin), { recursive: true });
+    writeFileSync(join(dir, 'runs', twin, 'spec.json'), JSON.stringify({ ...spec, id: twin, config }));
+    writeFileSync(join(dir, 'runs', twin, 'status.json'), JSON.stringify({ ...json(join(original, 'status.json')), runId: twin, endedAt: '2026-02-01T00:00:00.000Z' }));
+    writeFileSync(join(original, 'status.json'), JSON.stringify({ ...json(join(original, 'status.json')), state: 'failed' }));
+
+    const { adopted } = planExperiment(file, { adoptLegacyRunsIn: true });
+    expect(adopted.find((a) => a.to === ids[0])?.from).toBe(twin);
+    expect(json(join(dir, 'runs', ids[0], 'status.json')).state).toBe('finished');
+    expect(existsSync(original)).toBe(true); // the failed one is left where it was
   });
 });
