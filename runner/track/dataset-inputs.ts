@@ -59,7 +59,8 @@ export function findDatasetManifest(artifactsDir: string, config: Experiment): {
 }
 
 /** The run's dataset inputs: the base set, and the augmented set when the retrain phase used one. */
-export function datasetInputsOf(artifactsDir: string, config: Experiment): DatasetInput[] {
+/** `runSeed`: the run's seed, which `augmentation.seed: run` stands for (as the launcher resolves it). */
+export function datasetInputsOf(artifactsDir: string, config: Experiment, runSeed: number): DatasetInput[] {
   const found = findDatasetManifest(artifactsDir, config);
   if (!found) return [];
   const { dir, manifest } = found;
@@ -79,7 +80,8 @@ export function datasetInputsOf(artifactsDir: string, config: Experiment): Datas
   ];
   const aug = config.augmentation;
   if (config.training.retrain.enabled && aug.method !== 'none' && aug.ratio > 0) {
-    const key = augmentationKey(config, manifest.hash);
+    const seeded = aug.seed === 'run' ? { ...config, augmentation: { ...aug, seed: runSeed } } : config;
+    const key = augmentationKey(seeded, manifest.hash);
     const augDir = join(artifactsDir, 'augmented', key);
     let m: AugmentManifestLike | undefined;
     try {

@@ -5,7 +5,6 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Experiment } from '../config/types.gen.ts';
 import { MmrunError } from '../errors.ts';
-import { readJsonIfExists } from '../files/atomic.ts';
 import { findDatasetManifest } from './dataset-inputs.ts';
 import { RunStore, RUN_FILES } from './run-store.ts';
 import { finalCheckpointOf } from './sync-artifacts.ts';
@@ -64,7 +63,15 @@ function fromModelFolder(dir: string): ModelLocation {
     if (!existsSync(f) || !statSync(f).isFile()) throw new MmrunError(`mmrun predict: model folder ${dir} has no ${name} (is the download complete?)`);
     return f;
   };
-  const config = JSON.parse(readFileSync(need('config.json'), 'utf8')) as Experiment;
-  const info = readJsonIfExists<ModelInfo>(need('dataset.json'))!;
+  const readJson = <T>(name: string): T => {
+    const file = need(name);
+    try {
+      return JSON.parse(readFileSync(file, 'utf8')) as T;
+    } catch {
+      throw new MmrunError(`mmrun predict: ${file} is not valid JSON (is the download complete?)`);
+    }
+  };
+  const config = readJson<Experiment>('config.json');
+  const info = readJson<ModelInfo>('dataset.json');
   return { checkpointDir: dir, checkpointName: 'checkpoint', tokenizerFile: need('tokenizer.json'), config, classNames: info.classNames, shape: info.shape, describe: `model folder ${dir}` };
 }

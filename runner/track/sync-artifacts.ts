@@ -56,7 +56,7 @@ export const MODEL_ARTIFACT_PATH = 'model';
 /** The checkpoint holding a finished run's final weights: its own retrain checkpoint, else the (maybe shared) joint one. */
 export function finalCheckpointOf(store: RunStore, spec: RunSpecFile, artifactsDir: string): string | undefined {
   if (spec.config.training?.retrain?.enabled) {
-    const name = readJsonIfExists<{ name?: string }>(join(store.path('checkpoints'), 'latest.json'))?.name;
+    const name = checkpointPointer(store.path('checkpoints'));
     return name ? join(store.path('checkpoints'), basename(name)) : undefined;
   }
   const jointKey = store.readSummary()?.jointKey;
@@ -68,7 +68,7 @@ export function finalCheckpointOf(store: RunStore, spec: RunSpecFile, artifactsD
   } catch {
     name = undefined;
   }
-  name ??= readJsonIfExists<{ name?: string }>(join(jointDir, 'checkpoints', 'latest.json'))?.name;
+  name ??= checkpointPointer(join(jointDir, 'checkpoints'));
   return name ? join(jointDir, 'checkpoints', basename(name)) : undefined;
 }
 
@@ -113,7 +113,7 @@ function modelReadme(spec: RunSpecFile, checkpoint: string): string {
 function checkpointArtifacts(store: RunStore): ArtifactSource[] {
   const dir = store.path('checkpoints');
   // latest.json names the newest complete checkpoint (runner/train/checkpoint.ts).
-  const name = readJsonIfExists<{ name?: string }>(join(dir, 'latest.json'))?.name;
+  const name = checkpointPointer(dir);
   if (!name) return [];
   const ckpt = join(dir, basename(name));
   return listFiles(ckpt).map((f) => fileSource(`checkpoint/${basename(ckpt)}/${relative(ckpt, f)}`, f));
@@ -128,4 +128,17 @@ function listFiles(dir: string): string[] {
     else if (e.isFile()) out.push(p);
   }
   return out.sort();
+}
+
+/**
+ * The checkpoint `dir/latest.json` names (runner/train/checkpoint.ts writes it), or undefined when
+ * it is missing or damaged: a damaged pointer means "no known final checkpoint", never a crash.
+ */
+function checkpointPointer(dir: string): string | undefined {
+  try {
+    const name = readJsonIfExists<{ name?: unknown }>(join(dir, 'latest.json'))?.name;
+    return typeof name === 'string' ? name : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -619,7 +619,7 @@ async function syncOneRun(ctx: SweepContext, store: RunStore, spec: RunSpecFile,
   }
 
   // Dataset inputs, once the dataset (and augmented set) exist on disk.
-  const inputs = datasetInputsOf(ctx.artifactsDir, spec.config);
+  const inputs = datasetInputsOf(ctx.artifactsDir, spec.config, spec.seed);
   const inputsSig = hashOf(JSON.stringify(inputs.map((i) => [i.name, i.digest])));
   if (inputs.length && st.inputsSent !== inputsSig) {
     await session.client.logInputs(st.runUuid, inputs);
