@@ -1,25 +1,14 @@
 // Run directories written by the previous id scheme (identity v1) stay usable: the fixture
 // tests/fixtures/config/legacy-store was written by mmrun before issue 16 (3 finished runs, 1 failed).
-import { cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runSweep } from '../../runner/launch/index.ts';
 import { planExperiment } from '../../runner/plan-experiment.ts';
 import { loadStudy } from '../../runner/report/study.ts';
-import { tempFiles } from '../helpers/tmp.ts';
 import { ROOT, runMmrun } from '../helpers/launch-sweep.ts';
 
-const FIXTURE = 'tests/fixtures/config/legacy-store';
-const LEGACY_IDS = ['b71df0078d6b', '7a1774733d7b', '467efdf9288e', '3777824e9f78']; // in plan order
-
-/** A copy of the legacy store whose experiment file points at the copy's artifacts. */
-function legacyCopy(): { dir: string; file: string } {
-  const t = tempFiles();
-  cpSync(FIXTURE, t.dir, { recursive: true });
-  const file = join(t.dir, 'legacy.yaml');
-  writeFileSync(file, readFileSync(file, 'utf8').replace('artifacts_dir: /old-machine/artifacts', `artifacts_dir: ${t.dir}`));
-  return { dir: t.dir, file };
-}
+import { LEGACY_IDS, legacyCopy } from '../helpers/legacy-store.ts';
 
 const json = (file: string) => JSON.parse(readFileSync(file, 'utf8'));
 

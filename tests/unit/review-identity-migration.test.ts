@@ -6,18 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { planExperiment } from '../../runner/plan-experiment.ts';
 import { migrateRunDir } from '../../runner/track/legacy-runs.ts';
 import { legacyRunId } from '../../runner/sweep/identity.ts';
-import { tempFiles } from '../helpers/tmp.ts';
 
-const FIXTURE = 'tests/fixtures/config/legacy-store';
-const LEGACY_IDS = ['b71df0078d6b', '7a1774733d7b', '467efdf9288e', '3777824e9f78']; // in plan order
+import { LEGACY_IDS, legacyCopy } from '../helpers/legacy-store.ts';
 
-function legacyCopy(): { dir: string; file: string } {
-  const t = tempFiles();
-  cpSync(FIXTURE, t.dir, { recursive: true });
-  const file = join(t.dir, 'legacy.yaml');
-  writeFileSync(file, readFileSync(file, 'utf8').replace('artifacts_dir: /old-machine/artifacts', `artifacts_dir: ${t.dir}`));
-  return { dir: t.dir, file };
-}
 const json = (file: string) => JSON.parse(readFileSync(file, 'utf8'));
 
 describe('migrating a run directory', () => {
