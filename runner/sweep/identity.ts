@@ -145,6 +145,18 @@ export function jointKey(config: Experiment, seed: number, datasetHash?: string)
   return shortHash({ v: IDENTITY_VERSION, dataset, path: datasetHash ? undefined : config.dataset.path, ...(shape as Obj), seed });
 }
 
+/**
+ * The config with `augmentation.seed: run` replaced by the run's seed: the set's identity (and
+ * its texts) then follow the run seed. Any other config is returned as is.
+ */
+export function withAugmentationSeed(config: Experiment, runSeed: number | undefined): Experiment {
+  if (config.augmentation.seed !== 'run') return config;
+  if (runSeed === undefined || !Number.isInteger(runSeed) || runSeed < 0) {
+    throw new MmrunError("augmentation.seed is 'run' but no run seed was given to the augmentation (internal: pass opts.runSeed)");
+  }
+  return { ...config, augmentation: { ...config.augmentation, seed: runSeed } };
+}
+
 /** An augmented text set: the ratio only selects how much of it a run uses. */
 export const augmentationKey = (config: Experiment, datasetHash: string): string => {
   const { ratio: _ratio, ...rest } = config.augmentation;

@@ -6,7 +6,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Experiment } from '../config/types.gen.ts';
 import { readJsonIfExists } from '../files/atomic.ts';
-import { augmentationKey, canonicalJson } from '../sweep/identity.ts';
+import { augmentationKey, canonicalJson, withAugmentationSeed } from '../sweep/identity.ts';
 
 export interface DatasetInput {
   name: string;
@@ -80,8 +80,7 @@ export function datasetInputsOf(artifactsDir: string, config: Experiment, runSee
   ];
   const aug = config.augmentation;
   if (config.training.retrain.enabled && aug.method !== 'none' && aug.ratio > 0) {
-    const seeded = aug.seed === 'run' ? { ...config, augmentation: { ...aug, seed: runSeed } } : config;
-    const key = augmentationKey(seeded, manifest.hash);
+    const key = augmentationKey(withAugmentationSeed(config, runSeed), manifest.hash);
     const augDir = join(artifactsDir, 'augmented', key);
     let m: AugmentManifestLike | undefined;
     try {

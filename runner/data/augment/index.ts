@@ -8,7 +8,7 @@ import type { Experiment } from '../../config/types.gen.ts';
 import { MmrunError } from '../../errors.ts';
 import { writeFailure } from '../../files/fs-errors.ts';
 import { createProgress } from '../../progress.ts';
-import { augmentationKey } from '../../sweep/identity.ts';
+import { augmentationKey, withAugmentationSeed } from '../../sweep/identity.ts';
 import { version as VERSION } from '../../version.ts';
 import { ATTRIBUTES_DESCRIBER_VERSION } from '../describe/attributes.ts';
 import type { Dataset } from '../types.ts';
@@ -36,17 +36,7 @@ export function originalsOf(dataset: Dataset): Original[] {
   return out;
 }
 
-/**
- * The config with `augmentation.seed: run` replaced by the run's seed: the set's identity (and
- * its texts) then follow the run seed. Any other config is returned as is.
- */
-export function withAugmentationSeed(config: Experiment, runSeed: number | undefined): Experiment {
-  if (config.augmentation.seed !== 'run') return config;
-  if (runSeed === undefined || !Number.isInteger(runSeed) || runSeed < 0) {
-    throw new MmrunError("augmentation.seed is 'run' but no run seed was given to the augmentation (internal: pass opts.runSeed)");
-  }
-  return { ...config, augmentation: { ...config.augmentation, seed: runSeed } };
-}
+export { withAugmentationSeed } from '../../sweep/identity.ts';
 
 /** The numeric augmentation seed of a config whose seed was resolved by withAugmentationSeed. */
 const augmentationSeedOf = (config: Experiment): number => {
