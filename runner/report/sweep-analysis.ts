@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import type { KeyValue, Metric } from '../track/mlflow-limits.ts';
 import { fileSource, type ArtifactSource } from '../track/sync-artifacts.ts';
 import type { SweepAnalysis } from '../track/sweep-analysis.ts';
+import { leadingArm } from './leading-arm.ts';
 
 /** MLflow metric keys allow letters, digits, `_ - . / :` and spaces. */
 function keyPart(label: string): string {
@@ -22,7 +23,6 @@ function keyPart(label: string): string {
 export async function buildSweepAnalysis(planFile: string, artifactsDir: string, step: number, now = Date.now()): Promise<SweepAnalysis> {
   // Loaded on first use: syncing runs of a sweep still in progress never needs the report.
   const report = await import('./index.ts');
-  const { lowerIsBetter } = await import('./metrics.ts');
   const study = report.loadStudy(planFile, { artifactsDir });
   const built = await report.buildReport(study, {});
   const comparison = report.compareStudy(study, {});
@@ -41,15 +41,13 @@ export async function buildSweepAnalysis(planFile: string, artifactsDir: string,
   const metrics: Metric[] = [];
   const tags: KeyValue[] = [];
   for (const m of comparison.metrics) {
-    let best: { label: string; mean: number } | undefined;
     for (const row of comparison.rows) {
       const s = row.stats[m];
       if (!s || !Number.isFinite(s.mean)) continue;
       metrics.push({ key: `arm/${keyPart(row.label)}/${m}_mean`, value: s.mean, timestamp: now, step });
       if (Number.isFinite(s.std)) metrics.push({ key: `arm/${keyPart(row.label)}/${m}_std`, value: s.std, timestamp: now, step });
-      const better = !best || (lowerIsBetter(m) ? s.mean < best.mean : s.mean > best.mean);
-      if (better) best = { label: row.label, mean: s.mean };
     }
+    const best = leadingArm(comparison.rows, m);
     if (best) {
       metrics.push({ key: `best/${m}`, value: best.mean, timestamp: now, step });
       tags.push({ key: `mmrun.best_arm.${m}`, value: best.label });
