@@ -8,7 +8,8 @@
 //   - unreadable (a holder killed between creating and writing it): stale after UNREADABLE_STALE_MS.
 // Only `staleMs` differs between users. A stale lock is taken over by moving it aside and checking
 // that what moved is the stale one, so two processes taking over the same stale lock at once
-// never both believe they hold it.
+// never both believe they hold it. `acquireLockFile` is the one wait loop: users wait through it
+// rather than polling `tryLockFile` themselves.
 import { existsSync, linkSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';

@@ -1,12 +1,16 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fchmodSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
-/** Writes a file so that readers see either the old or the new content, never a mix. */
-export function writeFileAtomic(file: string, content: string | Uint8Array): void {
+/**
+ * Writes a file so that readers see either the old or the new content, never a mix. `mode` (e.g.
+ * 0o600) is set exactly, whatever the umask, before any content is written.
+ */
+export function writeFileAtomic(file: string, content: string | Uint8Array, opts: { mode?: number } = {}): void {
   const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fd = openSync(tmp, 'w');
+  const fd = openSync(tmp, 'w', opts.mode);
   try {
+    if (opts.mode !== undefined) fchmodSync(fd, opts.mode);
     writeFileSync(fd, content); // loops until every byte is written (writeSync may write part)
     fsyncSync(fd);
   } catch (err) {

@@ -5,7 +5,8 @@ import { chmodSync, chownSync, mkdirSync, readFileSync, rmSync, statSync, symlin
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cacheRoots, codeCacheDir, readVerified, unsafeReason, writeVerified } from '../../runner/model/backend/code-cache.ts';
+import { userCacheDir, userCacheRoots as cacheRoots } from '../../runner/files/cache-dir.ts';
+import { codeCacheDir, readVerified, unsafeReason, writeVerified } from '../../runner/model/backend/code-cache.ts';
 import { tempFiles } from '../helpers/tmp.ts';
 
 describe('cache location', () => {
@@ -18,6 +19,11 @@ describe('cache location', () => {
       expect(roots[1]).toBe(path.join(os.tmpdir(), `mmrun-${process.getuid!()}`));
       expect(roots).not.toContain(path.join(os.tmpdir(), 'mmrun-cache'));
     }
+  });
+
+  it('one root for every cache: the source fingerprints live in the first code-cache root', () => {
+    for (const env of [{ MMRUN_CACHE_DIR: 'rel/c' }, { XDG_CACHE_HOME: '/x/xdg' }, {}]) expect(userCacheDir(env)).toBe(cacheRoots(env)[0]);
+    expect(userCacheDir({ MMRUN_CACHE_DIR: 'rel/c' })).toBe(path.resolve('rel/c'));
   });
 
   it('creates missing folders with mode 0700', () => {

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { datasetLocation, ensureDataset, loadAttributes, loadDataset } from '../../runner/data/index.ts';
+import { tryLockFile } from '../../runner/lock-file.ts';
 import { experiment, makeImageFolder, tempDir } from '../helpers/data-config.ts';
 
 const quiet = { log: () => {}, warn: () => {} };
@@ -62,6 +63,20 @@ describe('ensureDataset / loadDataset on MNIST', () => {
     expect([a.status, b.status].sort()).toEqual(['built', 'found']);
     expect(a.dir).toBe(b.dir);
     expect(readdirSync(join(dir, 'artifacts', 'datasets')).filter((e) => !e.startsWith('.'))).toHaveLength(1);
+  });
+
+  it('a live lock: the builder says who holds it, waits, and builds once the lock is released', async () => {
+    const dir = tempDir();
+    const config = experiment(dir, small);
+    const { root, name, hash } = datasetLocation(config);
+    const held = tryLockFile(join(root, '.locks', `${name}-${hash}.lock`), { staleMs: 60_000 })!;
+    const lines: string[] = [];
+    const building = ensureDataset(config, { ...quiet, log: (l) => lines.push(l) });
+    for (let i = 0; i < 200 && lines.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(lines).toEqual([`waiting: pid ${process.pid} on ${hostname()} is building dataset ${name}-${hash}`]);
+    held.release();
+    expect((await building).status).toBe('built');
+    expect(existsSync(held.file)).toBe(false);
   });
 
   it('recovers from a killed build: stale lock and temp folder are cleaned up', async () => {

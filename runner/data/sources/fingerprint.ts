@@ -5,11 +5,11 @@
  * read once; later calls only stat them.
  */
 import { readdirSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import type { Dataset as DatasetConfig } from '../../config/types.gen.ts';
 import { MmrunError } from '../../errors.ts';
 import { readJsonIfExists, writeJsonAtomic } from '../../files/atomic.ts';
+import { userCacheDir } from '../../files/cache-dir.ts';
 import { sha256Bytes, sha256File } from '../../files/checksum.ts';
 import { mnistDataDir } from './index.ts';
 import { mkdirLevels } from '../../files/mkdir.ts';
@@ -23,12 +23,6 @@ interface CacheEntry {
   sha256: string;
 }
 type Cache = Record<string, CacheEntry>;
-
-/** `MMRUN_CACHE_DIR`, else `$XDG_CACHE_HOME/mmrun`, else `~/.cache/mmrun`. */
-export function userCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.MMRUN_CACHE_DIR) return resolve(env.MMRUN_CACHE_DIR);
-  return join(env.XDG_CACHE_HOME ? resolve(env.XDG_CACHE_HOME) : join(homedir(), '.cache'), 'mmrun');
-}
 
 const cacheFile = (env: NodeJS.ProcessEnv) => join(userCacheDir(env), 'source-fingerprints.json');
 

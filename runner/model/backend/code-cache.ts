@@ -2,29 +2,21 @@
 // native kernels): a folder of the current user's, never a shared one such as /tmp/mmrun-cache
 // where another user of a cluster node could plant code every worker would run.
 //
-// - `MMRUN_CACHE_DIR`, else `$XDG_CACHE_HOME/mmrun`, else `~/.cache/mmrun` (then, only when the
-//   home cannot be written, a per-user folder in the temporary directory).
+// - The roots are runner/files/cache-dir.ts `userCacheRoots`: `MMRUN_CACHE_DIR`, else
+//   `$XDG_CACHE_HOME/mmrun`, else `~/.cache/mmrun` (then, only when the home cannot be written, a
+//   per-user folder in the temporary directory).
 // - Folders are created with mode 0700; an existing folder is used only when it is a real
 //   directory (not a symlink) owned by this user and not writable by group or others.
 // - Every cached file has a `.sha256` beside it, written after the file, and is read back and
 //   checked against it before use: a truncated or altered file is rebuilt, never run.
-import { createHash } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { lstatSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../../files/atomic.ts';
+import { userCacheRoots } from '../../files/cache-dir.ts';
+import { sha256Bytes } from '../../files/checksum.ts';
+import { mkdirLevels } from '../../files/mkdir.ts';
 
 export type CacheDir = { ok: true; dir: string } | { ok: false; reason: string };
-
-/** The cache roots to try, in order (`env` is a parameter for tests). */
-export function cacheRoots(env: NodeJS.ProcessEnv = process.env): string[] {
-  if (env.MMRUN_CACHE_DIR) return [path.resolve(env.MMRUN_CACHE_DIR)];
-  const base = env.XDG_CACHE_HOME ? path.resolve(env.XDG_CACHE_HOME) : path.join(os.homedir(), '.cache');
-  return [path.join(base, 'mmrun'), path.join(os.tmpdir(), `mmrun-${uid()}`)];
-}
-
-function uid(): number | string {
-  return typeof process.getuid === 'function' ? process.getuid() : os.userInfo().username;
-}
 
 /** Why `dir` must not hold code we run, or undefined when it is safe (ours, a directory, closed to others). */
 export function unsafeReason(dir: string): string | undefined {
@@ -41,29 +33,30 @@ export function unsafeReason(dir: string): string | undefined {
   return undefined;
 }
 
+/** `root/sub` created (0700) or checked, or why it cannot hold code. Never throws. */
+function safeFolder(root: string, sub: string): CacheDir {
+  const dir = path.join(root, sub);
+  try {
+    mkdirLevels(dir, 0o700); // folders created here (a fresh ~/.cache included) get 0700; existing ones are checked below
+  } catch (err) {
+    return { ok: false, reason: `${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}` };
+  }
+  const unsafe = unsafeReason(root) ?? unsafeReason(dir);
+  return unsafe ? { ok: false, reason: unsafe } : { ok: true, dir };
+}
+
 /** Creates (0700) or checks `root/sub`; the first usable root wins. Never throws. */
 export function codeCacheDir(sub: string, what = 'generated code', env: NodeJS.ProcessEnv = process.env): CacheDir {
   const problems: string[] = [];
-  for (const root of cacheRoots(env)) {
-    const dir = path.join(root, sub);
-    try {
-      // Folders created here (a fresh ~/.cache included) get 0700; existing ones are checked below.
-      mkdirSync(dir, { recursive: true, mode: 0o700 });
-    } catch (err) {
-      problems.push(`${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-      continue;
-    }
-    const unsafe = unsafeReason(root) ?? unsafeReason(dir);
-    if (unsafe) {
-      problems.push(unsafe);
-      continue;
-    }
-    return { ok: true, dir };
+  for (const root of userCacheRoots(env)) {
+    const folder = safeFolder(root, sub);
+    if (folder.ok) return folder;
+    problems.push(folder.reason);
   }
   return { ok: false, reason: `no safe cache folder for ${what} (${problems.join('; ')}); set MMRUN_CACHE_DIR to a folder of your own` };
 }
 
-export const sha256 = (data: Uint8Array | string): string => createHash('sha256').update(data).digest('hex');
+const hashFile = (file: string) => `${file}.sha256`;
 
 /**
  * The cached file's bytes when they match the hash recorded beside them, else undefined
@@ -71,9 +64,9 @@ export const sha256 = (data: Uint8Array | string): string => createHash('sha256'
  */
 export function readVerified(file: string): Buffer | undefined {
   try {
-    const want = readFileSync(`${file}.sha256`, 'utf8').trim();
+    const want = readFileSync(hashFile(file), 'utf8').trim();
     const data = readFileSync(file);
-    return sha256(data) === want ? data : undefined;
+    return sha256Bytes(data) === want ? data : undefined;
   } catch {
     return undefined;
   }
@@ -81,17 +74,6 @@ export function readVerified(file: string): Buffer | undefined {
 
 /** Writes `file` and its hash, each atomically (temp + rename), file first. Mode 0600. */
 export function writeVerified(file: string, data: Uint8Array | string): void {
-  const put = (target: string, content: Uint8Array | string) => {
-    const tmp = `${target}.${process.pid}.tmp`;
-    try {
-      writeFileSync(tmp, content, { mode: 0o600 });
-      chmodSync(tmp, 0o600);
-      renameSync(tmp, target);
-    } catch (err) {
-      rmSync(tmp, { force: true });
-      throw err;
-    }
-  };
-  put(file, data);
-  put(`${file}.sha256`, `${sha256(data)}\n`);
+  writeFileAtomic(file, data, { mode: 0o600 });
+  writeFileAtomic(hashFile(file), `${sha256Bytes(data)}\n`, { mode: 0o600 });
 }
