@@ -31,6 +31,8 @@ export interface EfficiencyResult {
   epoch_end_share: number;
   epochs: number;
   steps: number;
+  /** Validation pairs scored at each epoch end (evaluation.val_items, or the whole split's size). */
+  val_items: number;
 }
 
 interface MetricLine {
@@ -42,7 +44,8 @@ interface MetricLine {
   metrics: Record<string, number>;
 }
 
-function experiment(dir: string, epochs: number): string {
+/** valItems: evaluation.val_items for the run (undefined: the quickstart's own setting; null: the whole validation split). */
+function experiment(dir: string, epochs: number, valItems?: number | null): string {
   const source = readFileSync(path.join(ROOT, 'experiments', 'quickstart.yaml'), 'utf8');
   // One run of the quickstart study: its dataset and model, its joint phase, no sweep.
   const head = source.slice(0, source.indexOf('\nseeds:'));
@@ -51,8 +54,9 @@ function experiment(dir: string, epochs: number): string {
     .replace(/^(\s+retrain:\n\s+enabled:) true/m, '$1 false')
     .replace(/^(\s+joint:\n\s+epochs:) \d+/m, `$1 ${epochs}`);
   if (!/enabled: false/.test(text) || !/^name: efficiency$/m.test(text)) throw new Error('experiments/quickstart.yaml changed shape: update bench/efficiency.ts');
+  const evaluation = valItems === undefined ? '' : `\nevaluation: { val_items: ${valItems === null ? 'null' : valItems} }\n`;
   const file = path.join(dir, 'efficiency.yaml');
-  writeFileSync(file, `${text}\nseeds: [0]\n`);
+  writeFileSync(file, `${valItems === undefined ? text : text.replace(/^evaluation:.*(\n[ #].*)*/m, '')}${evaluation}\nseeds: [0]\n`);
   return file;
 }
 
@@ -99,10 +103,10 @@ export function phaseThroughput(lines: MetricLine[], batch: number, phase = 'joi
   return { samplesPerS: samples / wall, stepSamplesPerS: batch / perStep, epochEndShare: epochEnd / wall, steps: last.step, epochs: epochs.length };
 }
 
-export function benchEfficiency(opts: { epochs?: number; benchSteps?: number } = {}): EfficiencyResult {
+export function benchEfficiency(opts: { epochs?: number; benchSteps?: number; valItems?: number | null } = {}): EfficiencyResult {
   const dir = mkdtempSync(path.join(tmpdir(), 'mmrun-efficiency-'));
   try {
-    const file = experiment(dir, opts.epochs ?? 3);
+    const file = experiment(dir, opts.epochs ?? 3, opts.valItems);
     mmrun(['dataset', 'build', file]); // not timed: built once per machine in real use
     const before = benchStep(opts.benchSteps ?? 50);
     mmrun(['run', file, '--no-report']);
@@ -112,6 +116,10 @@ export function benchEfficiency(opts: { epochs?: number; benchSteps?: number } =
     const lines = readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as MetricLine);
     const batch = 64; // training.joint.batch_size of the quickstart
     const p = phaseThroughput(lines, batch);
+    const spec = JSON.parse(readFileSync(path.join(runDir, 'spec.json'), 'utf8')) as { config: { evaluation: { val_items: number | null } } };
+    // The worker's log names the split sizes: "dataset <hash>: N train / M val / K test images".
+    const valSplit = Number(/ (\d+) val \//.exec(readFileSync(path.join(runDir, 'log.txt'), 'utf8'))?.[1] ?? NaN);
+    const valItems = Math.min(spec.config.evaluation.val_items ?? Infinity, valSplit);
     const bench = (before + after) / 2;
     const r2 = (x: number) => Number(x.toFixed(2));
     return {
@@ -122,6 +130,7 @@ export function benchEfficiency(opts: { epochs?: number; benchSteps?: number } =
       epoch_end_share: r2(p.epochEndShare),
       epochs: p.epochs,
       steps: p.steps,
+      val_items: valItems,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -133,12 +142,14 @@ export function formatEfficiency(e: EfficiencyResult): string {
     `run efficiency (quickstart model, joint phase, ${e.epochs} epochs / ${e.steps} steps): real worker ${e.run_samples_per_s} samples/s ` +
     `vs the bench's training step ${e.bench_samples_per_s} samples/s = ${(e.efficiency * 100).toFixed(0)}% (target ≥ 90%). ` +
     `Inside the run: training steps alone ${e.run_step_samples_per_s} samples/s (${((e.run_step_samples_per_s / e.bench_samples_per_s) * 100).toFixed(0)}% of the bench step); ` +
-    `validation + checkpoint at epoch ends ${(e.epoch_end_share * 100).toFixed(0)}% of the phase.`
+    `validation (${e.val_items} pairs) + checkpoint at epoch ends ${(e.epoch_end_share * 100).toFixed(0)}% of the phase.`
   );
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const epochs = Number(process.argv[process.argv.indexOf('--epochs') + 1]) || 3;
-  const e = benchEfficiency({ epochs });
+  // --val-items N|all: override the quickstart's evaluation.val_items (e.g. `all` to measure validation on the whole split).
+  const v = process.argv.includes('--val-items') ? process.argv[process.argv.indexOf('--val-items') + 1] : undefined;
+  const e = benchEfficiency({ epochs, valItems: v === undefined ? undefined : v === 'all' ? null : Number(v) });
   console.log(process.argv.includes('--json') ? JSON.stringify(e, null, 2) : formatEfficiency(e));
 }

@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/setup-test-env.sh
+# MMRUN_SKIP_SETUP=1: the environment is already set up (scripts/test-under-load.sh sets it up once).
+[ "${MMRUN_SKIP_SETUP:-}" = 1 ] || bash scripts/setup-test-env.sh
 
 mkdir -p artifacts/test-results
 status=0

@@ -29,6 +29,7 @@ export const command: Command = {
     const format = (values.format ?? 'table') as OutputFormat;
     if (!FORMATS.includes(format)) throw new MmrunError(`--format '${format}': expected one of ${FORMATS.join(', ')}.`);
     const study = loadStudy(positionals[0], { artifactsDir: values['artifacts-dir'] as string | undefined });
+    for (const w of study.warnings ?? []) console.error(`warning: ${w}`);
     const comparison = compareStudy(study, { by: list(values.by), metrics: list(values.metric), sort: values.sort as string | undefined, control: values.control as string | undefined });
     const out = formatComparison(format, comparison, study.orphans, { experiment: study.plan.experiment, sweepId: study.plan.sweepId }, { rawP: !!values['raw-p'] });
     console.log(out);

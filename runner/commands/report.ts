@@ -19,6 +19,9 @@ export const command: Command = {
     const { buildReport } = await import('../report/build.ts');
     const { loadStudy } = await import('../report/study.ts');
     const study = loadStudy(positionals[0], { artifactsDir: values['artifacts-dir'] as string | undefined });
+    for (const w of study.warnings ?? []) console.error(`warning: ${w}`);
+    // A finished run whose summary.json is damaged is left out of the report: say which and why.
+    for (const r of study.runs) if (r.state === 'finished' && !r.final) console.error(`warning: ${r.name} (${r.id}): finished but ${r.problem ?? 'has no summary'}; left out`);
     const started = Date.now();
     const result = await buildReport(study, { out: values.out as string | undefined, png: !values['no-png'], control: values.control as string | undefined, rawP: !!values['raw-p'] });
     const rel = (f: string) => {

@@ -430,6 +430,10 @@ export interface Evaluation {
    * Test embeddings per modality saved for the report's 2-D projection.
    */
   embeddings_sample: number;
+  /**
+   * Validation pairs scored at the end of each epoch (validation metrics in metrics.jsonl, early stopping, the learning curves, the summary's val_* metrics): this many evenly spaced items of the validation split, the same items every epoch and every run. Null: the whole validation split. Test metrics always use the whole test split.
+   */
+  val_items: number | null;
 }
 /**
  * Where and how runs are launched. Does not change run ids.
@@ -957,6 +961,10 @@ export interface EvaluationInput {
    * Test embeddings per modality saved for the report's 2-D projection.
    */
   embeddings_sample?: number;
+  /**
+   * Validation pairs scored at the end of each epoch (validation metrics in metrics.jsonl, early stopping, the learning curves, the summary's val_* metrics): this many evenly spaced items of the validation split, the same items every epoch and every run. Null: the whole validation split. Test metrics always use the whole test split.
+   */
+  val_items?: number | null;
 }
 /**
  * Where and how runs are launched. Does not change run ids.

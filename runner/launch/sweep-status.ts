@@ -27,11 +27,16 @@ export function statusRows(plan: Plan, artifactsDir: string, tasks: EngineRunSta
     const store = new RunStore(runDirOf(artifactsDir, spec.id));
     let status: RunStatus | undefined;
     let summary: RunSummary | undefined;
+    let summaryProblem: string | undefined;
     try {
       status = store.readStatus();
-      summary = store.readSummary();
     } catch {
-      /* unreadable files show as not started */
+      /* an unreadable status shows as not started */
+    }
+    try {
+      summary = store.readSummary();
+    } catch (err) {
+      summaryProblem = (err as Error).message; // a damaged summary.json: no metric shown, and why
     }
     const started = Date.parse(status?.startedAt ?? '');
     const ended = Date.parse(status?.endedAt ?? '');
@@ -52,7 +57,7 @@ export function statusRows(plan: Plan, artifactsDir: string, tasks: EngineRunSta
       metric: typeof value === 'number' ? { name: KEY_METRIC, value } : null,
       phase: status?.state === 'running' ? `${status.phase ?? ''}${status.epoch !== undefined ? ` e${status.epoch}` : ''}` : null,
       task: task ? `${task.task} ${task.state}` : (key ?? null),
-      error: status?.error && status.state !== 'finished' ? `${status.error.cause ?? 'error'}: ${status.error.message}` : null,
+      error: status?.error && status.state !== 'finished' ? `${status.error.cause ?? 'error'}: ${status.error.message}` : (summaryProblem ?? null),
     };
   });
 }

@@ -42,15 +42,20 @@ export function defaultReportPath(study: Study): string {
 }
 
 /** Per-run files, read once and only when a figure asks (embeddings can be large). */
-function detailsReader(artifactsDir: string): (id: string) => RunDetails {
+/** `problems` collects the damaged files met (their figures leave that run out). */
+function detailsReader(artifactsDir: string, problems: Set<string>): (id: string) => RunDetails {
   const cache = new Map<string, RunDetails>();
+  const noting = (d: RunDetails) => {
+    for (const p of d.problems ?? []) problems.add(p);
+    return d;
+  };
   return (id) => {
     let d = cache.get(id);
     if (!d) {
-      const base = loadRunDetails(artifactsDir, id, { metrics: true });
+      const base = noting(loadRunDetails(artifactsDir, id, { metrics: true }));
       let embeddings: RunDetails['embeddings'] | null = null;
       d = Object.defineProperty(base, 'embeddings', {
-        get: () => (embeddings ??= loadRunDetails(artifactsDir, id, { metrics: false, embeddings: true }).embeddings),
+        get: () => (embeddings ??= noting(loadRunDetails(artifactsDir, id, { metrics: false, embeddings: true })).embeddings),
         enumerable: true,
       });
       cache.set(id, d);
@@ -64,7 +69,8 @@ export async function buildReport(study: Study, opts: ReportOptions = {}): Promi
   const found = availableMetrics(study.runs);
   const comparison = compareRuns(study.runs, { metrics: REPORT_METRICS.filter((m) => found.includes(m)), control: resolveControl(study, opts.control) });
   const runsById = new Map<string, RunResult>(study.runs.map((r) => [r.id, r]));
-  const details = detailsReader(study.artifactsDir);
+  const damaged = new Set<string>();
+  const details = detailsReader(study.artifactsDir, damaged);
   const classNames = study.plan.runs[0]?.config.dataset.class_names ?? [];
 
   const candidates: [string, () => Figure | undefined, string][] = [
@@ -81,6 +87,7 @@ export async function buildReport(study: Study, opts: ReportOptions = {}): Promi
     if (f) figures.push(f);
     else skipped.push(`${name}: not drawn (${why}).`);
   }
+  for (const p of damaged) skipped.push(`Left out of the plots: ${p}.`);
 
   const out = resolve(opts.out ?? defaultReportPath(study));
   const plotsDir = join(dirname(out), 'plots');

@@ -15,6 +15,8 @@ export interface Study {
   runs: RunResult[];
   orphans: RunResult[];
   problems: string[];
+  /** Numbers used unverified (older runs' summaries without a checksum): commands print them. */
+  warnings?: string[];
   /** The experiment as loaded (to locate `report.*` problems at file:line:col). */
   experiment?: LoadedExperiment;
 }
@@ -22,7 +24,7 @@ export interface Study {
 export function loadStudy(file: string, opts: { artifactsDir?: string } = {}): Study {
   const { loaded: experiment, plan } = planExperiment(file, { adoptLegacyRunsIn: opts.artifactsDir ?? true });
   const loaded = loadPlanRuns(plan, opts.artifactsDir);
-  return { plan, artifactsDir: loaded.artifactsDir, runs: loaded.runs, orphans: loaded.orphans, problems: loaded.problems, experiment };
+  return { plan, artifactsDir: loaded.artifactsDir, runs: loaded.runs, orphans: loaded.orphans, problems: loaded.problems, warnings: loaded.warnings, experiment };
 }
 
 /**
@@ -49,19 +51,20 @@ export function resolveControl(study: Study, option: string | undefined): Contro
   return control;
 }
 
-/** Throws a clear MmrunError when no run of the plan has finished. */
+/** Throws a clear MmrunError when no run of the plan has finished (with usable results). */
 export function requireFinished(study: Study): void {
   if (study.runs.some((r) => r.state === 'finished' && r.final)) return;
   const counts = new Map<string, number>();
   for (const r of study.runs) counts.set(r.state, (counts.get(r.state) ?? 0) + 1);
   const parts = [...counts].map(([s, n]) => `${n} ${s === 'missing' ? 'not started' : s}`);
+  const unusable = study.runs.filter((r) => r.state === 'finished' && r.problem).map((r) => ` ${r.name} (${r.id}) finished but is left out: ${r.problem}.`);
   const rel = relative(process.cwd(), study.plan.file);
   const file = !rel || rel.startsWith('..') ? study.plan.file : rel;
   const orphanNote = study.orphans.length
     ? ` ${study.orphans.length} run director${study.orphans.length === 1 ? 'y' : 'ies'} of '${study.plan.experiment}' belong to an older version of the file (ids not in the current plan).`
     : '';
   throw new MmrunError(
-    `No finished run yet for experiment '${study.plan.experiment}' (${study.plan.runs.length} runs in the plan: ${parts.join(', ')}; looked in ${study.artifactsDir}/runs).${orphanNote}`,
+    `No finished run yet for experiment '${study.plan.experiment}' (${study.plan.runs.length} runs in the plan: ${parts.join(', ')}; looked in ${study.artifactsDir}/runs).${unusable.slice(0, 3).join('')}${orphanNote}`,
     `Start the sweep with \`mmrun run ${file}\`, and follow it with \`mmrun status ${file}\`.`,
   );
 }

@@ -99,4 +99,5 @@ export const INTRODUCED_DEFAULTS: Readonly<Record<string, unknown>> = {
   'evaluation.retrieval_k': [1,5],
   'evaluation.retrieval_pool': 1000,
   'evaluation.embeddings_sample': 500,
+  'evaluation.val_items': null,
 };

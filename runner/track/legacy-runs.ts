@@ -6,7 +6,6 @@
  */
 import { existsSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeJsonAtomic } from '../files/atomic.ts';
 import { RUN_FILES, RunStore, runDirOf, type RunSpecFile } from './run-store.ts';
 
 /** Run directories under `<artifactsDir>/runs/` whose name is not in `known`, with their spec (unreadable ones skipped). */
@@ -39,12 +38,13 @@ export function migrateRunDir(artifactsDir: string, from: string, to: string): b
   if (existsSync(target) && readdirSync(target).length > 0) return false;
   const store = new RunStore(runDirOf(artifactsDir, from));
   try {
-    const spec = store.readSpec();
-    writeJsonAtomic(store.path('spec'), { ...spec, id: to, legacyId: (spec as { legacyId?: string }).legacyId ?? from });
+    // An older run's unverified files stay unverified: no checksum is made up for them.
+    const spec = store.readSpecChecked();
+    store.writeSpec({ ...spec.value, id: to, legacyId: spec.value.legacyId ?? from }, { verified: spec.verified });
     const status = store.readStatus();
     if (status) store.writeStatus({ ...status, runId: to });
-    const summary = store.readSummary();
-    if (summary) store.writeSummary({ ...summary, runId: to });
+    const summary = store.readSummaryChecked();
+    if (summary) store.writeSummary({ ...summary.value, runId: to }, { verified: summary.verified });
     renameSync(store.dir, target); // never onto a non-empty folder (ENOTEMPTY)
     return true;
   } catch (err) {

@@ -149,7 +149,7 @@ export class MlflowClient {
   /**
    * Creates a run with ONE attempt: a create whose answer was lost (timeout, reset, 5xx after the
    * commit) may have happened, so retrying blindly makes twins. Callers look the run up by its
-   * tags before creating again (runner/track/sync.ts findOrCreateRun).
+   * tags before creating again (runner/track/sync-lookup.ts findOrCreateRun).
    */
   async createRun(args: { experimentId: string; runName: string; startTime: number; tags: KeyValue[] }): Promise<MlflowRun> {
     // Tags here are limited like log-batch tags; the caller sends long ones via logBatch.
@@ -234,6 +234,10 @@ export class MlflowClient {
 
   async setTag(runId: string, key: string, value: string): Promise<Truncation[]> {
     return (await this.logBatch(runId, { tags: [{ key, value }] })).truncations;
+  }
+
+  async deleteTag(runId: string, key: string): Promise<void> {
+    await this.call('POST', 'runs/delete-tag', { run_id: runId, key });
   }
 
   /** Every logged value of one metric. */

@@ -10,6 +10,7 @@ import type { MetricLine, RunSpecFile, RunState, RunStatus, RunSummary } from '.
 export const TAG = {
   runId: 'mmrun.run_id',
   sweepId: 'mmrun.sweep_id',
+  storeId: 'mmrun.store_id', // the result folder (artifacts_dir) the run belongs to: runner/track/sync-store-id.ts
   kind: 'mmrun.kind', // "sweep" on parent runs, "run" on children
   ablation: 'mmrun.ablation',
   seed: 'mmrun.seed',

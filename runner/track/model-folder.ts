@@ -5,7 +5,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Experiment } from '../config/types.gen.ts';
 import { MmrunError } from '../errors.ts';
-import { findDatasetManifest } from './dataset-inputs.ts';
+import { datasetIdentityOf, findDatasetManifest } from './dataset-inputs.ts';
 import { RunStore, RUN_FILES } from './run-store.ts';
 import { finalCheckpointOf } from './sync-artifacts.ts';
 
@@ -44,17 +44,17 @@ export function locateModel(target: string, artifactsDir: string): ModelLocation
   const runsArtifacts = dirname(dirname(store.dir));
   const ckpt = finalCheckpointOf(store, spec, runsArtifacts);
   if (!ckpt || !existsSync(ckpt)) throw new MmrunError(`mmrun predict: run ${spec.id} finished, but its final checkpoint is missing (looked in ${ckpt ?? join(dir, 'checkpoints')}).`);
-  const info = modelInfoOf(store, spec.config, runsArtifacts);
-  if (!info) throw new MmrunError(`mmrun predict: the dataset of run ${spec.id} is not under ${runsArtifacts}/datasets any more: its image shape and class names are unknown.`);
+  const info = modelInfoOf(store, spec.config, runsArtifacts, spec.seed);
+  if ('problem' in info) throw new MmrunError(`mmrun predict: run ${spec.id}: its image shape and class names are unknown: ${info.problem}`);
   return { checkpointDir: dirname(ckpt), checkpointName: basename(ckpt), tokenizerFile: store.path('tokenizer'), config: spec.config, ...info, describe: `run ${spec.id} (${spec.name})` };
 }
 
-/** Image shape and class names of a run's dataset (for model/dataset.json and predict). */
-export function modelInfoOf(store: RunStore, config: Experiment, artifactsDir: string): ModelInfo | undefined {
-  const found = findDatasetManifest(artifactsDir, config);
-  if (found) return { classNames: found.manifest.classNames, shape: (found.manifest as unknown as { shape: [number, number, number] }).shape };
-  void store;
-  return undefined;
+/** Image shape and class names of the dataset the run trained on (its recorded hash, manifest verified), or why they are unknown. */
+export function modelInfoOf(store: RunStore, config: Experiment, artifactsDir: string, seed: number): ModelInfo | { problem: string } {
+  const found = findDatasetManifest(artifactsDir, datasetIdentityOf(store, config, seed));
+  if ('unrecorded' in found) return { problem: `${store.path('summary')} does not record the dataset the run trained on` };
+  if ('problem' in found) return found;
+  return { classNames: found.manifest.classNames, shape: (found.manifest as unknown as { shape: [number, number, number] }).shape };
 }
 
 function fromModelFolder(dir: string): ModelLocation {

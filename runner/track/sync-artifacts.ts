@@ -4,7 +4,7 @@ import { basename, dirname, join, relative } from 'node:path';
 import { readJsonIfExists } from '../files/atomic.ts';
 import { readVerifiedJson } from '../files/verified.ts';
 import type { Tracking } from '../config/types.gen.ts';
-import { findDatasetManifest } from './dataset-inputs.ts';
+import { datasetIdentityOf, findDatasetManifest } from './dataset-inputs.ts';
 import { isTerminal } from './mlflow-mapping.ts';
 import { redactCredentials } from '../config/tracking-uri.ts';
 import type { RunSpecFile, RunStatus, RunStore } from './run-store.ts';
@@ -84,7 +84,9 @@ function modelArtifacts(store: RunStore, spec: RunSpecFile, artifactsDir: string
   const out = listFiles(ckpt).map((f) => fileSource(`${MODEL_ARTIFACT_PATH}/checkpoint/${relative(ckpt, f)}`, f));
   if (existsSync(store.path('tokenizer'))) out.push(fileSource(`${MODEL_ARTIFACT_PATH}/tokenizer.json`, store.path('tokenizer')));
   out.push({ path: `${MODEL_ARTIFACT_PATH}/config.json`, read: () => Buffer.from(redactCredentials(JSON.stringify(spec.config, null, 2)) + '\n') });
-  const dataset = findDatasetManifest(artifactsDir, spec.config)?.manifest as { classNames: string[]; shape: number[]; name: string; hash: string } | undefined;
+  // The dataset the run recorded, verified; without it the model folder has no dataset.json (predict then says so).
+  const found = findDatasetManifest(artifactsDir, datasetIdentityOf(store, spec.config, spec.seed));
+  const dataset = 'manifest' in found ? (found.manifest as unknown as { classNames: string[]; shape: number[]; name: string; hash: string }) : undefined;
   if (dataset) {
     const info = { classNames: dataset.classNames, shape: dataset.shape, dataset: dataset.name, datasetHash: dataset.hash };
     out.push({ path: `${MODEL_ARTIFACT_PATH}/dataset.json`, read: () => Buffer.from(JSON.stringify(info, null, 1) + '\n') });

@@ -1,7 +1,6 @@
 // Short exclusive locks so that two processes syncing the same run (the launcher's loop and a
 // manual `mmrun sync`, or workers of a detached sweep) never create it twice in MLflow.
-import { setTimeout as sleep } from 'node:timers/promises';
-import { tryLockFile } from '../lock-file.ts';
+import { acquireLockFile } from '../lock-file.ts';
 
 // A sync holds a lock for seconds; one this old from another host was left by a dead process.
 const OPTIONS = { staleMs: 10 * 60_000 };
@@ -11,13 +10,9 @@ const OPTIONS = { staleMs: 10 * 60_000 };
  * Returns undefined without running `fn` when the lock stayed busy.
  */
 export async function withSyncLock<T>(file: string, waitMs: number, fn: () => Promise<T>): Promise<T | undefined> {
-  const deadline = Date.now() + waitMs;
-  let lock = tryLockFile(file, OPTIONS);
-  while (!lock) {
-    if (Date.now() >= deadline) return undefined;
-    await sleep(100);
-    lock = tryLockFile(file, OPTIONS);
-  }
+  const got = await acquireLockFile(file, { ...OPTIONS, timeoutMs: waitMs, pollMs: 100 });
+  if (!('lock' in got)) return undefined;
+  const { lock } = got;
   try {
     return await fn();
   } finally {

@@ -25,19 +25,26 @@ export interface Embedded {
 
 const inference = { training: false, nextSeed: () => 0 };
 
+/** What embedSplit reads back: `embeddings: false` reads the logits only (validation needs no embeddings). */
+export interface EmbedOptions {
+  /** The split's texts already encoded (row i = the text of item i of `indices`), e.g. reused across epochs. */
+  tokens?: Int32Array;
+  embeddings?: boolean;
+}
+
 /** Embeddings and predictions of both modalities for the given items of a split (all by default). */
-export async function embedSplit(net: Network, split: SplitLike, shape: readonly [number, number, number], tokenizer: Tokenizer, indices?: Int32Array): Promise<Embedded> {
+export async function embedSplit(net: Network, split: SplitLike, shape: readonly [number, number, number], tokenizer: Tokenizer, indices?: Int32Array, opts: EmbedOptions = {}): Promise<Embedded> {
   const idx = indices ?? Int32Array.from({ length: split.labels.length }, (_, i) => i);
   const n = idx.length;
+  const withEmbeddings = opts.embeddings ?? true;
   const dim = net.opts.model.projection.dim;
   const C = net.opts.numClasses;
-  const texts = Array.from(idx, (i) => split.texts[i]);
-  const tokens = tokenizer.encodeAll(texts);
+  const tokens = opts.tokens ?? tokenizer.encodeAll(Array.from(idx, (i) => split.texts[i]));
   const out: Embedded = {
     dim,
     labels: Int32Array.from(idx, (i) => split.labels[i]),
-    image: new Float32Array(n * dim),
-    text: new Float32Array(n * dim),
+    image: new Float32Array(withEmbeddings ? n * dim : 0),
+    text: new Float32Array(withEmbeddings ? n * dim : 0),
     imagePred: new Int32Array(n),
     textPred: new Int32Array(n),
     imageLoss: 0,
@@ -49,14 +56,18 @@ export async function embedSplit(net: Network, split: SplitLike, shape: readonly
     const end = Math.min(n, start + EVAL_BATCH);
     const batchIdx = idx.subarray(start, end);
     const local = Int32Array.from({ length: end - start }, (_, j) => start + j);
-    const [zi, zt, li, lt] = readAllTidy(() => {
+    const read = readAllTidy(() => {
       const zImage = net.embedImages(imageTensor(split.images, shape, batchIdx), inference);
       const zText = net.embedTexts(tokenTensor(tokens, tokenizer.maxLen, local), inference);
-      return [zImage, zText, net.imageLogits(zImage), net.textLogits(zText)];
+      const logits = [net.imageLogits(zImage), net.textLogits(zText)];
+      return withEmbeddings ? [...logits, zImage, zText] : logits;
     }) as Float32Array[];
     await new Promise((r) => setImmediate(r)); // let heartbeats and signal handlers run
-    out.image.set(zi, start * dim);
-    out.text.set(zt, start * dim);
+    const [li, lt] = read;
+    if (withEmbeddings) {
+      out.image.set(read[2], start * dim);
+      out.text.set(read[3], start * dim);
+    }
     for (let j = 0; j < end - start; j++) {
       const label = out.labels[start + j];
       const [pi, ci] = argmaxAndCe(li, j * C, C, label);
@@ -105,10 +116,28 @@ export function perClassAccuracy(confusion: number[][]): number[] {
   });
 }
 
+/**
+ * The items validated at each epoch end: the whole validation split, or `evaluation.val_items` of
+ * it, evenly spaced (a fixed subset: every epoch and every run of the split scores the same items;
+ * nothing is drawn). Their texts are encoded once per phase, not once per epoch.
+ */
+export interface ValidationSet {
+  split: SplitLike;
+  indices: Int32Array;
+  tokens: Int32Array;
+  tokenizer: Tokenizer;
+}
+
+export function validationSet(val: SplitLike, tokenizer: Tokenizer, valItems: number | null | undefined = null): ValidationSet {
+  const n = val.labels.length;
+  const indices = valItems === null || valItems === undefined || valItems >= n ? Int32Array.from({ length: n }, (_, i) => i) : evenSample(n, valItems);
+  return { split: val, indices, tokens: tokenizer.encodeAll(Array.from(indices, (i) => val.texts[i])), tokenizer };
+}
+
 /** Validation metrics watched by early stopping. `val_loss` is the weighted classification loss. */
-export async function validationMetrics(net: Network, val: SplitLike, shape: readonly [number, number, number], tokenizer: Tokenizer, weights: LossWeights): Promise<Record<string, number>> {
-  if (val.labels.length === 0) return {};
-  const e = await embedSplit(net, val, shape, tokenizer);
+export async function validationMetrics(net: Network, set: ValidationSet, shape: readonly [number, number, number], weights: LossWeights): Promise<Record<string, number>> {
+  if (set.indices.length === 0) return {};
+  const e = await embedSplit(net, set.split, shape, set.tokenizer, set.indices, { tokens: set.tokens, embeddings: false });
   return {
     val_image_acc: accuracy(e.imagePred, e.labels),
     val_text_acc: accuracy(e.textPred, e.labels),

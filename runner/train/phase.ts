@@ -13,7 +13,7 @@ import type { Part } from '../model/params.ts';
 import { Rng } from '../random.ts';
 import { loadNewestIntact, saveCheckpoint } from './checkpoint.ts';
 import { imageTensor, oneHot, tokenTensor, type SplitLike, type TrainSet } from './data.ts';
-import { validationMetrics } from './evaluate.ts';
+import { validationMetrics, validationSet } from './evaluate.ts';
 import { createOptimizer, restoreOptimizer, setLearningRate } from './optimizer.ts';
 import { learningRateAt } from './schedule.ts';
 
@@ -69,6 +69,8 @@ export interface PhaseOptions {
   net: Network;
   train: TrainSet;
   val: SplitLike;
+  /** evaluation.val_items: validate on this many evenly spaced items of `val` (null or absent: all of them). */
+  valItems?: number | null;
   seed: number;
   checkpointDir: string;
   hooks?: PhaseHooks;
@@ -140,6 +142,7 @@ export async function runPhase(opts: PhaseOptions): Promise<PhaseResult> {
 
   try {
     if (state.done) return { state, steps: totalSteps, interrupted: false, resumedFrom };
+    const val = validationSet(opts.val, train.tokenizer, opts.valItems);
     let windowStart = performance.now();
     let windowSamples = 0;
     let samplesPerS = 0;
@@ -208,7 +211,7 @@ export async function runPhase(opts: PhaseOptions): Promise<PhaseResult> {
 
       const epochMetrics: Record<string, number> = {};
       for (const [k, v] of Object.entries(state.lossSums)) epochMetrics[k] = v / Math.max(state.lossCount, 1);
-      Object.assign(epochMetrics, await validationMetrics(net, opts.val, shape, train.tokenizer, weights), { learning_rate: learningRateAt(cfg, state.globalStep - 1, totalSteps) });
+      Object.assign(epochMetrics, await validationMetrics(net, val, shape, weights), { learning_rate: learningRateAt(cfg, state.globalStep - 1, totalSteps) });
       state.epoch++;
       state.stepInEpoch = 0;
       state.lossSums = {};

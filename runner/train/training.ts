@@ -10,7 +10,6 @@ import { Network } from '../model/network.ts';
 import { Tokenizer, loadTokenizer, saveTokenizer } from '../model/tokenizer.ts';
 import { CorruptFileError } from '../files/verified.ts';
 import { jointKey } from '../sweep/identity.ts';
-import { writeJsonAtomic } from '../files/atomic.ts';
 import type { MetricLine, PhaseSummary, RunStore, RunSummary } from '../track/run-store.ts';
 import { latestCheckpoint, loadCheckpoint } from './checkpoint.ts';
 import { adoptPhaseHistory, historyProblems, readHistory, truncatePhase } from './history.ts';
@@ -138,9 +137,9 @@ export async function trainRun(opts: TrainingOptions): Promise<TrainingOutcome> 
   const phases: Record<string, PhaseSummary> = {
     joint: { steps: result.steps, epochs: result.epochs, metrics: phaseMetrics(result.evaluation, result.valMetrics, result) },
   };
-  writeSummary(store, opts, started, phases, result.evaluation, { jointKey: joint.key, jointReused: result.trainedBy !== opts.runId });
+  writeSummary(store, opts, started, phases, result.evaluation, { datasetHash: dataset.hash, jointKey: joint.key, jointReused: result.trainedBy !== opts.runId });
   if (!retrainCfg.enabled) {
-    writeJsonAtomic(store.path('embeddings'), result.evaluation.embeddings);
+    store.writeEmbeddings(result.evaluation.embeddings);
     if (result.evaluation.items) writeItemResults(store.dir, result.evaluation.items);
     return { state: 'finished' };
   }
@@ -159,6 +158,7 @@ export async function trainRun(opts: TrainingOptions): Promise<TrainingOutcome> 
       net,
       train: trainSet,
       val: dataset.val,
+      valItems: config.evaluation.val_items,
       seed,
       checkpointDir,
       hooks: phaseHooks('retrain', retrainCfg, [(line) => store.appendMetrics(line)], hooks, logEvery, (step) => truncatePhase(store.path('metrics'), 'retrain', step)),
@@ -169,8 +169,8 @@ export async function trainRun(opts: TrainingOptions): Promise<TrainingOutcome> 
     const counts = { steps: phaseRun.state.globalStep, trainImages: trainSet.numImages, trainTexts: trainSet.numTexts };
     store.appendMetrics(evalLine('retrain', phaseRun.state.globalStep, phaseRun.state.epoch, evaluation.metrics));
     phases.retrain = { steps: counts.steps, epochs: phaseRun.state.epoch, metrics: phaseMetrics(evaluation, valMetrics, counts) };
-    writeSummary(store, opts, started, phases, evaluation, { jointKey: joint.key, jointReused: result.trainedBy !== opts.runId });
-    writeJsonAtomic(store.path('embeddings'), evaluation.embeddings);
+    writeSummary(store, opts, started, phases, evaluation, { datasetHash: dataset.hash, jointKey: joint.key, jointReused: result.trainedBy !== opts.runId });
+    store.writeEmbeddings(evaluation.embeddings);
     if (evaluation.items) writeItemResults(store.dir, evaluation.items);
     return { state: 'finished' };
   } finally {
@@ -195,6 +195,7 @@ async function trainJoint(opts: TrainingOptions, config: Experiment, joint: Join
       net,
       train: trainSet,
       val: dataset.val,
+      valItems: config.evaluation.val_items,
       seed,
       checkpointDir: joint.checkpointDir,
       // Resuming (perhaps a killed sibling's work): the shared history is cut back to the

@@ -68,7 +68,7 @@ let freshCount = 0;
 const fresh = (prompt: string, _index: number, n = countOf(prompt)) =>
   Array.from({ length: n }, () => `Paraphrase ${freshCount++} of stroke ${sampleOf(prompt)}.`);
 
-describe('llm augmentation (paraphrase) through the openai SDK', () => {
+describe('llm augmentation (paraphrase) through the openai SDK', { timeout: 300_000 }, () => {
   it('filters empty, duplicate and off-class outputs, counts them, retries 5xx, and caches every answer', async () => {
     const seen = new Map<number, number>();
     script = (prompt, index) => {

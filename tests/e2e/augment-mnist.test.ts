@@ -31,9 +31,9 @@ beforeAll(async () => {
   artifactsDir = tempFiles().dir;
   const ref = await ensureDataset(config('eda', 4), { artifactsDir, ...quiet });
   dataset = loadDataset(ref.dir);
-});
+}, 300_000);
 
-describe('augmentation of a built MNIST dataset', () => {
+describe('augmentation of a built MNIST dataset', { timeout: 300_000 }, () => {
   it('attribute-resample keeps each class’s attribute distribution (loops per digit)', async () => {
     const started = performance.now();
     const set = await ensureAugmentedSet(config('attribute-resample', 4), dataset, { artifactsDir, ...quiet });

@@ -34,7 +34,7 @@ afterEach(async () => {
   else process.env.OPENAI_API_KEY = savedKey;
 });
 
-describe('openai describer', () => {
+describe('openai describer', { timeout: 300_000 }, () => {
   it('describes each image once within the concurrency bound, reports usage, and a rebuild makes zero calls', async () => {
     standin.reply = () => ({ delayMs: 25 });
     const dir = tempDir();
@@ -119,7 +119,8 @@ describe('openai describer', () => {
 
   it('retries a request that times out', async () => {
     standin.reply = (req) => (req.n === 0 ? 'hang' : {});
-    const ref = await ensureDataset(experiment(tempDir(), dataset(standin.url, { timeout_s: 0.5 })), quiet);
+    // 5 s: only the hung request may time out, never an answered one slowed by a loaded machine.
+    const ref = await ensureDataset(experiment(tempDir(), dataset(standin.url, { timeout_s: 5 })), quiet);
     expect(standin.requests.filter((r) => r.key === standin.requests[0].key)).toHaveLength(2);
     expect(ref.manifest!.descriptions.usage!.retries).toBe(1);
   });
@@ -141,7 +142,7 @@ function runCli(args: string[], dir: string): { done: Promise<number>; kill: () 
   return { done, kill: () => child.kill('SIGKILL') };
 }
 
-describe('openai describer across a kill', () => {
+describe('openai describer across a kill', { timeout: 300_000 }, () => {
   it('a killed build resumes: no image already answered is requested again', async () => {
     const ANSWER_BEFORE_KILL = 20;
     standin.reply = () => (standin.answered().length >= ANSWER_BEFORE_KILL ? 'hang' : {});
@@ -150,7 +151,7 @@ describe('openai describer across a kill', () => {
     const cache = descriptionCacheFile(join(dir, 'artifacts', 'datasets'));
     const first = runCli(['dataset', 'build', file], dir);
     const lines = () => (existsSync(cache) ? readFileSync(cache, 'utf8').split('\n').filter(Boolean).length : 0);
-    const deadline = Date.now() + 30_000;
+    const deadline = Date.now() + 120_000;
     while (lines() < ANSWER_BEFORE_KILL && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(lines()).toBe(ANSWER_BEFORE_KILL);
     first.kill();

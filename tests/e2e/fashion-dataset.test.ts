@@ -68,5 +68,5 @@ describe.skipIf(!present && allowMissing)('Fashion-MNIST from the Debian package
       expect(ds.train.labels[donor!]).toBe(t.label);
       expect(ds.train.texts[t.source] === t.text && donor === t.source).toBe(false);
     }
-  }, 120_000);
+  }, 300_000);
 });

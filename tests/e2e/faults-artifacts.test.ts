@@ -15,7 +15,7 @@ const allowSkip = process.env.MMRUN_ALLOW_MISSING_SERVICES === '1';
 describe.skipIf(!isRoot && allowSkip)('artifacts become read-only mid-sweep', () => {
   it('the launcher says which path could not be written and why, and exits 1', { timeout: 120_000 }, async () => {
     if (!isRoot) throw new Error('this test bind-mounts artifacts/ read-only and needs root (run it as root, or set MMRUN_ALLOW_MISSING_SERVICES=1 to skip)');
-    const s = fixtureSweep('name: fx\nseeds: [0, 1, 2]\nlauncher: { jobs: 1 }\n');
+    const s = await fixtureSweep('name: fx\nseeds: [0, 1, 2]\nlauncher: { jobs: 1 }\n');
     const gate = join(s.dir, 'gate');
     const artifacts = join(s.dir, 'artifacts');
     const run = s.start(['run', 'sweep.yaml'], { FIXTURE_GATE: gate });

@@ -47,7 +47,7 @@ async function failure(p: Promise<unknown>): Promise<MmrunError> {
   throw new Error('expected the build to fail');
 }
 
-describe('openai describer against a malformed or hostile endpoint', () => {
+describe('openai describer against a malformed or hostile endpoint', { timeout: 300_000 }, () => {
   it('invalid JSON and bodies without choices are retried; the usage line counts the retries', async () => {
     const bad = new Map<string, number>();
     standin.reply = (req) => {
@@ -109,7 +109,7 @@ describe('openai describer against a malformed or hostile endpoint', () => {
   });
 });
 
-describe('llm augmentation against a malformed endpoint', () => {
+describe('llm augmentation against a malformed endpoint', { timeout: 300_000 }, () => {
   const N = 6;
   const texts = Array.from({ length: N }, (_, i) => `A thin curved stroke, sample ${i}.`);
   const empty = { images: new Uint8Array(0), labels: new Int32Array(0), texts: [] };

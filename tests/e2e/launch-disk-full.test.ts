@@ -14,7 +14,7 @@ const allowSkip = process.env.MMRUN_ALLOW_MISSING_SERVICES === '1';
 describe.skipIf(!isRoot && allowSkip)('disk full', () => {
   it('the run whose directory cannot be written fails clearly; the others finish', { timeout: 300_000 }, async () => {
     if (!isRoot) throw new Error('this test mounts a tmpfs and needs root (run it as root, or set MMRUN_ALLOW_MISSING_SERVICES=1 to skip)');
-    const s = fixtureSweep('name: fx\nseeds: [0, 1, 2]\nlauncher: { jobs: 1 }\n');
+    const s = await fixtureSweep('name: fx\nseeds: [0, 1, 2]\nlauncher: { jobs: 1 }\n');
     const full = s.runDir(s.runIds[1]);
     mkdirSync(full, { recursive: true });
     const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', full], { encoding: 'utf8' });

@@ -62,7 +62,7 @@ for (const engine of ENGINES) {
     }, 300_000);
     afterAll(async () => {
       await stopEngine();
-    });
+    }, 300_000);
 
     const sweep = (seeds: string, env: NodeJS.ProcessEnv = {}) =>
       fixtureSweep(`name: fx\nseeds: ${seeds}\nlauncher: { type: ${engine.name}, jobs: 2 }\n`, { ...engineEnv, ...env });
@@ -89,12 +89,12 @@ for (const engine of ENGINES) {
     it('is registered under its name, usable here, and involved in sweeps configured for it', { timeout: 300_000 }, async () => {
       expect(launcher.name).toBe(engine.name);
       await launcher.checkAvailable({ ...process.env, ...engineEnv });
-      const { ref } = request(sweep('[0]'));
+      const { ref } = request(await sweep('[0]'));
       expect((await launchersInvolvedIn(ref)).map((l) => l.name)).toContain(engine.name);
     });
 
     it('submit: every run of the batch ends, each with its fate recorded (exit 137 without the kernel saying OOM is a failure with cause killed)', { timeout: 300_000 }, async () => {
-      const s = sweep('[0, 1, 2]', { FIXTURE_BEHAVIOURS: '{"1":"exit137"}' });
+      const s = await sweep('[0, 1, 2]', { FIXTURE_BEHAVIOURS: '{"1":"exit137"}' });
       const { req } = request(s);
       const result = await launcher.submit(req);
       const [ok0, oom, ok2] = s.runIds;
@@ -108,7 +108,7 @@ for (const engine of ENGINES) {
     });
 
     it('states shows the runs of a running batch; cancel stops them (recorded killed) and then has nothing left to do', { timeout: 300_000 }, async () => {
-      const s = sweep('[0, 1]', { FIXTURE_EPOCHS: '2', FIXTURE_EPOCH_MS: '50' });
+      const s = await sweep('[0, 1]', { FIXTURE_EPOCHS: '2', FIXTURE_EPOCH_MS: '50' });
       const { ref } = request(s);
       // The runs hold their last epoch until this (never created) file exists: running until cancelled.
       const first = s.start(['run', 'sweep.yaml'], { FIXTURE_GATE: join(s.dir, 'gate') });
@@ -132,7 +132,7 @@ for (const engine of ENGINES) {
 
     it('adoptOrphans after kill -9 of the launcher: the runs still going are followed, and submit finishes each exactly once', { timeout: 300_000 }, async () => {
       const gate = tempFiles().path('gate'); // named in the sweep's env, so made before it
-      const s = sweep('[0, 1]', { FIXTURE_EPOCHS: '2', FIXTURE_EPOCH_MS: '50', FIXTURE_GATE: gate });
+      const s = await sweep('[0, 1]', { FIXTURE_EPOCHS: '2', FIXTURE_EPOCH_MS: '50', FIXTURE_GATE: gate });
       const first = s.start(['run', 'sweep.yaml']);
       await until('both runs running', () => s.runIds.every((id) => s.status(id)?.state === 'running'));
       first.child.kill('SIGKILL');

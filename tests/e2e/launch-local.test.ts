@@ -12,7 +12,7 @@ const yaml = (launcher: string, seeds = '[0, 1, 2, 3]') => `name: fx\nseeds: ${s
 
 describe('local launcher', () => {
   it('records a kill (137, no OOM in the cgroup) and a segfault (139) with their cause and goes on; a rerun retries only those', { timeout: 300_000 }, async () => {
-    const s = fixtureSweep(yaml('{ jobs: 2 }'), { FIXTURE_BEHAVIOURS: '{"1":"exit137","2":"segv"}' });
+    const s = await fixtureSweep(yaml('{ jobs: 2 }'), { FIXTURE_BEHAVIOURS: '{"1":"exit137","2":"segv"}' });
     const [ok0, oom, segv, ok3] = s.runIds;
     const first = await s.run(['run', 'sweep.yaml']);
     expect(first.status).toBe(1);
@@ -40,8 +40,9 @@ describe('local launcher', () => {
   });
 
   it('kills a hung run at its timeout (whole process group) and records it', { timeout: 300_000 }, async () => {
-    const s = fixtureSweep(yaml('{ jobs: 2, timeout_minutes: 0.02 }', '[0, 1]'), { FIXTURE_BEHAVIOURS: '{"0":"hang"}', MMRUN_KILL_GRACE_S: '1' });
+    const s = await fixtureSweep(yaml('{ jobs: 2, timeout_minutes: 0.05 }', '[0, 1]'), { FIXTURE_BEHAVIOURS: '{"0":"hang"}', MMRUN_KILL_GRACE_S: '1' });
     // The hung worker never ends by itself: without the timeout kill, this mmrun is killed at 200 s (status null).
+    // 3 s (not less): the other run must finish within it even on a loaded machine.
     const r = await s.run(['run', 'sweep.yaml'], {}, 200_000);
     expect(r.status).toBe(1);
     expect(s.status(s.runIds[0])).toMatchObject({ state: 'failed', error: { cause: 'timeout' } });
@@ -51,7 +52,7 @@ describe('local launcher', () => {
   });
 
   it('retries a failed run with backoff', { timeout: 300_000 }, async () => {
-    const s = fixtureSweep(yaml('{ jobs: 1, retries: 2, retry_backoff_s: 0.2 }', '[0]'), { FIXTURE_BEHAVIOUR: 'flaky:2' });
+    const s = await fixtureSweep(yaml('{ jobs: 1, retries: 2, retry_backoff_s: 0.2 }', '[0]'), { FIXTURE_BEHAVIOUR: 'flaky:2' });
     const r = await s.run(['run', 'sweep.yaml']);
     expect(r.out).toMatch(/retry 1\/2 in 0\.2s/);
     expect(r.out).toMatch(/retry 2\/2 in 0\.4s/);
@@ -61,7 +62,7 @@ describe('local launcher', () => {
   });
 
   it('fail_fast stops the sweep at the first failure', { timeout: 300_000 }, async () => {
-    const s = fixtureSweep(yaml('{ jobs: 1, fail_fast: true }'), { FIXTURE_BEHAVIOURS: '{"0":"crash"}' });
+    const s = await fixtureSweep(yaml('{ jobs: 1, fail_fast: true }'), { FIXTURE_BEHAVIOURS: '{"0":"crash"}' });
     const r = await s.run(['run', 'sweep.yaml']);
     expect(r.status).toBe(1);
     expect(r.out).toMatch(/fail_fast/);
@@ -72,7 +73,7 @@ describe('local launcher', () => {
   it('a second `mmrun run` of the same sweep is refused (or waits with --wait)', { timeout: 300_000 }, async () => {
     // The runs hold their last epoch until the gate file exists: the first launcher is still
     // running them however slow the machine is, until the test says so.
-    const s = fixtureSweep(yaml('{ jobs: 2 }', '[0, 1]'), { FIXTURE_EPOCHS: '2', FIXTURE_EPOCH_MS: '50' });
+    const s = await fixtureSweep(yaml('{ jobs: 2 }', '[0, 1]'), { FIXTURE_EPOCHS: '2', FIXTURE_EPOCH_MS: '50' });
     const gate = join(s.dir, 'gate');
     const first = s.start(['run', 'sweep.yaml'], { FIXTURE_GATE: gate });
     await waitFor('first launcher started its runs', () => s.runIds.every((id) => s.status(id)?.state === 'running'));
@@ -91,7 +92,7 @@ describe('local launcher', () => {
   });
 
   it('kill -9 of the launcher mid-sweep, then rerun: every run finished exactly once', { timeout: 300_000 }, async () => {
-    const s = fixtureSweep(yaml('{ jobs: 2 }', '[0, 1, 2, 3, 4, 5]'), { FIXTURE_EPOCHS: '4', FIXTURE_EPOCH_MS: '250' });
+    const s = await fixtureSweep(yaml('{ jobs: 2 }', '[0, 1, 2, 3, 4, 5]'), { FIXTURE_EPOCHS: '4', FIXTURE_EPOCH_MS: '250' });
     const first = s.start(['run', 'sweep.yaml']);
     // Kill it while runs are in flight (some finished, some running, some not started).
     await waitFor('a run finished and others running', () => s.runIds.some((id) => s.finishes(id).length > 0) && s.runIds.some((id) => s.status(id)?.state === 'running'));
@@ -109,7 +110,7 @@ describe('local launcher', () => {
   });
 
   it('kill -9 of launcher and workers: the rerun resumes the stale runs from their checkpoints', { timeout: 300_000 }, async () => {
-    const s = fixtureSweep(yaml('{ jobs: 2 }', '[0, 1]'), { FIXTURE_EPOCHS: '6', FIXTURE_EPOCH_MS: '300' });
+    const s = await fixtureSweep(yaml('{ jobs: 2 }', '[0, 1]'), { FIXTURE_EPOCHS: '6', FIXTURE_EPOCH_MS: '300' });
     const gate = join(s.dir, 'gate'); // the runs cannot finish before the test kills them
     const first = s.start(['run', 'sweep.yaml'], { FIXTURE_GATE: gate });
     await waitFor('both runs past epoch 2', () => s.runIds.every((id) => (s.status(id)?.epoch ?? 0) >= 2));
@@ -129,7 +130,7 @@ describe('local launcher', () => {
   });
 
   it('Ctrl-C: the first stops launching and lets runs checkpoint, then they are killed; a rerun resumes them', { timeout: 300_000 }, async () => {
-    const s = fixtureSweep(yaml('{ jobs: 2 }'), { FIXTURE_EPOCHS: '20', FIXTURE_EPOCH_MS: '200' });
+    const s = await fixtureSweep(yaml('{ jobs: 2 }'), { FIXTURE_EPOCHS: '20', FIXTURE_EPOCH_MS: '200' });
     const gate = join(s.dir, 'gate'); // the first two runs cannot finish before the Ctrl-C
     const first = s.start(['run', 'sweep.yaml'], { FIXTURE_GATE: gate });
     await waitFor('two runs running', () => s.runIds.filter((id) => (s.status(id)?.epoch ?? 0) >= 1).length === 2);
@@ -146,7 +147,7 @@ describe('local launcher', () => {
   });
 
   it('a second Ctrl-C kills at once', { timeout: 300_000 }, async () => {
-    const s = fixtureSweep(yaml('{ jobs: 2 }', '[0, 1]'), { FIXTURE_BEHAVIOUR: 'hang' });
+    const s = await fixtureSweep(yaml('{ jobs: 2 }', '[0, 1]'), { FIXTURE_BEHAVIOUR: 'hang' });
     const first = s.start(['run', 'sweep.yaml']);
     await waitFor('two runs running', () => s.runIds.every((id) => s.status(id)?.state === 'running'));
     first.child.kill('SIGINT');
@@ -158,7 +159,7 @@ describe('local launcher', () => {
   });
 
   it('`mmrun cancel` stops a local launcher', { timeout: 300_000 }, async () => {
-    const s = fixtureSweep(yaml('{ jobs: 1 }', '[0, 1]'), { FIXTURE_EPOCHS: '5', FIXTURE_EPOCH_MS: '100', FIXTURE_GATE: '/nonexistent/gate' });
+    const s = await fixtureSweep(yaml('{ jobs: 1 }', '[0, 1]'), { FIXTURE_EPOCHS: '5', FIXTURE_EPOCH_MS: '100', FIXTURE_GATE: '/nonexistent/gate' });
     const first = s.start(['run', 'sweep.yaml']);
     await waitFor('a run running', () => s.status(s.runIds[0])?.state === 'running');
     const c = await s.run(['cancel', 'sweep.yaml']);

@@ -30,7 +30,7 @@ beforeAll(async () => {
   // Every 4th POST answer lost after the server handled it; 30-100 ms each way.
   proxy = await startFaultyProxy(server.port, { latencyMs: 30, jitterMs: 70, dropAnswerEvery: 4 });
   dir = mkdtempSync(join(tmpdir(), 'mmrun-stress-'));
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   await proxy?.close();
@@ -71,7 +71,7 @@ run('concurrent syncs under latency, lost answers and a server restart', () => {
 
     // Restart the server once some runs exist on it.
     const client = new MlflowClient({ uri: server.uri });
-    const deadline = Date.now() + 60_000;
+    const deadline = Date.now() + 180_000;
     while (Date.now() < deadline && proxy.stats.requests < 40) await new Promise((r) => setTimeout(r, 100));
     expect(proxy.stats.requests).toBeGreaterThanOrEqual(40);
     await server.restart();

@@ -24,7 +24,7 @@ beforeAll(async () => {
   if (!mlflowAvailable()) return;
   server = await startMlflowServer();
   client = new MlflowClient({ uri: server.uri });
-}, 120_000);
+}, 300_000);
 
 afterAll(async () => {
   await server?.stop();

@@ -70,14 +70,14 @@ beforeAll(async () => {
   if (!mlflowAvailable()) return;
   server = await startMlflowServer();
   client = new MlflowClient({ uri: server.uri });
-});
+}, 300_000);
 
 afterAll(async () => {
   await server?.stop();
   for (const d of temps) rmSync(d, { recursive: true, force: true });
 });
 
-run('sync into a real MLflow server', () => {
+run('sync into a real MLflow server', { timeout: 300_000 }, () => {
   it('maps a sweep to one parent run and nested child runs, read back through REST', async () => {
     const dir = tempDir();
     const artifacts = join(dir, 'artifacts');

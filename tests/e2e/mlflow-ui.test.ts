@@ -41,7 +41,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'mmrun-ui-'));
   mkdirSync(SHOTS, { recursive: true });
   [server, browser] = await Promise.all([startMlflowServer(), launchChromium({ width: 1400, height: 900 })]);
-});
+}, 300_000);
 
 afterAll(async () => {
   await browser?.close();
@@ -81,7 +81,7 @@ run('MLflow UI', () => {
     await page.getByText('report.html', { exact: true }).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
     await page.getByText('comparison.csv', { exact: true }).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
     await page.getByText('report.html', { exact: true }).first().click();
-    await page.waitForTimeout(1500); // the HTML preview loads in a frame
+    await page.locator('iframe').first().waitFor({ state: 'visible', timeout: UI_TIMEOUT }); // the HTML preview loads in a frame
     const shot2 = join(SHOTS, 'parent-report-artifact.png');
     await page.screenshot({ path: shot2 });
 
@@ -107,11 +107,10 @@ run('MLflow UI', () => {
     await curve.waitFor({ state: 'visible', timeout: UI_TIMEOUT });
     await page.getByText('Step', { exact: true }).first().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
     await page.mouse.move(5, 5); // no hover toolbar in the screenshot
-    await page.waitForTimeout(500); // let the plot settle
+    // 60 points (3 epochs x 20 steps): the line's path has many segments, not a placeholder (waited for: the plot draws late).
+    await expect.poll(async () => ((await curve.getAttribute('d')) ?? '').split('L').length, { timeout: UI_TIMEOUT, interval: 200 }).toBeGreaterThan(10);
     const shot4 = join(SHOTS, 'run-loss-chart.png');
     await page.screenshot({ path: shot4 });
-    // 60 points (3 epochs x 20 steps): the line's path has many segments, not a placeholder.
-    expect(((await curve.getAttribute('d')) ?? '').split('L').length).toBeGreaterThan(10);
     for (const shot of [shot1, shot2, shot3, shot4]) expect(statSync(shot).size).toBeGreaterThan(10_000);
     await page.close();
   }, 600_000);

@@ -37,7 +37,7 @@ const EXPECTED_MARKS: Record<string, string[]> = {
   embeddings: ['mark-symbol'],
 };
 
-describe.skipIf(!runBrowser)('report in headless Chromium', () => {
+describe.skipIf(!runBrowser)('report in headless Chromium', { timeout: 300_000 }, () => {
   let dir: string;
   let result: ReportResult;
   let chromium: Browser;
@@ -57,7 +57,7 @@ describe.skipIf(!runBrowser)('report in headless Chromium', () => {
     old.config.training.joint.epochs = 7;
     writeRun(s.artifactsDir, s.plan, old, 'finished');
     result = await buildReport(loadStudy(s.file), { out: join(dir, 'out', 'report.html') });
-  });
+  }, 300_000);
 
   afterAll(async () => {
     await chromium?.close();

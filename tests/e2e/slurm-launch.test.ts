@@ -3,7 +3,7 @@
  * (tests/helpers/slurm-cluster.ts), with fixture workers as array tasks.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureSweep, ROOT, runMmrun, sweepRuns, waitFor } from '../helpers/launch-sweep.ts';
@@ -14,6 +14,14 @@ import { slurmMissing, startSlurmCluster, type SlurmCluster } from '../helpers/s
 const missing = slurmMissing();
 const allowSkip = process.env.MMRUN_ALLOW_MISSING_SERVICES === '1';
 const yaml = (launcher: string, seeds = '[0, 1, 2, 3]') => `name: fx\nseeds: ${seeds}\nlauncher: ${launcher}\n`;
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
 
 describe.skipIf(missing !== undefined && allowSkip)('slurm launcher (real single-node cluster)', () => {
   let cluster: SlurmCluster;
@@ -22,13 +30,13 @@ describe.skipIf(missing !== undefined && allowSkip)('slurm launcher (real single
   beforeAll(async () => {
     if (missing) throw new Error(`Slurm is not available: ${missing}`);
     cluster = await startSlurmCluster();
-  });
+  }, 300_000);
   afterAll(async () => {
     await cluster?.stop();
-  });
+  }, 300_000);
 
   it('runs the sweep as one job array; OOM (137) and segfault (139) are recorded, the others finish; a rerun finishes the rest', { timeout: 300_000 }, async () => {
-    const s = fixtureSweep(yaml('{ type: slurm, jobs: 2 }'), { ...env(), FIXTURE_BEHAVIOURS: '{"1":"exit137","2":"exit139"}' });
+    const s = await fixtureSweep(yaml('{ type: slurm, jobs: 2 }'), { ...env(), FIXTURE_BEHAVIOURS: '{"1":"exit137","2":"exit139"}' });
     const r = await s.run(['run', 'sweep.yaml']);
     expect(r.out).toMatch(/submitted Slurm job array \d+ \(4 tasks, 2 at a time\)/);
     expect(r.status).toBe(1);
@@ -53,9 +61,9 @@ describe.skipIf(missing !== undefined && allowSkip)('slurm launcher (real single
   });
 
   it('kill -9 of the launcher mid-sweep, then rerun: every run finished exactly once', { timeout: 300_000 }, async () => {
-    const s = fixtureSweep(yaml('{ type: slurm, jobs: 2 }', '[0, 1, 2, 3, 4, 5]'), { ...env(), FIXTURE_EPOCHS: '4', FIXTURE_EPOCH_MS: '300' });
+    const s = await fixtureSweep(yaml('{ type: slurm, jobs: 2 }', '[0, 1, 2, 3, 4, 5]'), { ...env(), FIXTURE_EPOCHS: '4', FIXTURE_EPOCH_MS: '300' });
     const first = s.start(['run', 'sweep.yaml']);
-    await waitFor('a run finished', () => s.runIds.some((id) => s.finishes(id).length > 0), 60_000);
+    await waitFor('a run finished', () => s.runIds.some((id) => s.finishes(id).length > 0));
     first.child.kill('SIGKILL');
     await first.exited;
     const rerun = await s.run(['run', 'sweep.yaml']);
@@ -69,17 +77,17 @@ describe.skipIf(missing !== undefined && allowSkip)('slurm launcher (real single
   });
 
   it('--detach returns at once; a cancelled (preempted) task resumes from its checkpoint on the next run', { timeout: 300_000 }, async () => {
-    const s = fixtureSweep(yaml('{ type: slurm, jobs: 1 }', '[0, 1]'), { ...env(), FIXTURE_EPOCHS: '6', FIXTURE_EPOCH_MS: '100' });
+    const s = await fixtureSweep(yaml('{ type: slurm, jobs: 1 }', '[0, 1]'), { ...env(), FIXTURE_EPOCHS: '6', FIXTURE_EPOCH_MS: '100' });
     // The tasks hold their last epoch until this (never created) file exists: a `--detach` that
     // waited for them would never return (status null at the 120 s kill), and the cancel below
     // always finds task 0 running, however loaded the machine.
     const d = await s.run(['run', 'sweep.yaml', '--detach'], { FIXTURE_GATE: join(s.dir, 'gate') });
     expect(d.status).toBe(0);
     expect(d.out).toMatch(/Detached/);
-    await waitFor('task 0 past epoch 3', () => (s.status(s.runIds[0])?.epoch ?? 0) >= 3, 90_000);
+    await waitFor('task 0 past epoch 3', () => (s.status(s.runIds[0])?.epoch ?? 0) >= 3);
     const c = await s.run(['cancel', 'sweep.yaml']);
     expect(c.out).toMatch(/Cancelled Slurm job/);
-    await waitFor('task 0 stopped', () => s.status(s.runIds[0])?.state === 'killed', 90_000);
+    await waitFor('task 0 stopped', () => s.status(s.runIds[0])?.state === 'killed');
     const rerun = await s.run(['run', 'sweep.yaml'], { FIXTURE_EPOCH_MS: '10' });
     expect(rerun.status).toBe(0);
     expect(s.finishes(s.runIds[0])[0]).toMatch(/resumedFrom=([3-9]|\d\d)/);
@@ -87,16 +95,23 @@ describe.skipIf(missing !== undefined && allowSkip)('slurm launcher (real single
   });
 
   it('a task told its time is up (USR1) checkpoints, requeues itself and resumes within the same `mmrun run`', { timeout: 300_000 }, async () => {
-    const s = fixtureSweep(yaml('{ type: slurm, jobs: 1 }', '[0]'), { ...env(), FIXTURE_EPOCHS: '30', FIXTURE_EPOCH_MS: '150' });
-    const run = s.start(['run', 'sweep.yaml']);
+    const s = await fixtureSweep(yaml('{ type: slurm, jobs: 1 }', '[0]'), { ...env(), FIXTURE_EPOCHS: '30', FIXTURE_EPOCH_MS: '150' });
+    // The task holds its last epoch until the gate exists: it is still running when USR1 comes,
+    // however slow the machine; the gate is opened for the requeued attempt.
+    const gate = join(s.dir, 'gate');
+    const run = s.start(['run', 'sweep.yaml'], { FIXTURE_GATE: gate });
     const id = s.runIds[0];
-    await waitFor('the task past epoch 3', () => (s.status(id)?.epoch ?? 0) >= 3, 60_000);
+    await waitFor('the task past epoch 3', () => (s.status(id)?.epoch ?? 0) >= 3, 120_000);
     const task = s.status(id)?.launcher?.slurmJobId as string;
     expect(cluster.cmd('scancel', ['--signal=USR1', '--batch', task]).status).toBe(0);
     // Slurm holds a requeued task back ~2 minutes (BeginTime); let it start sooner to keep the test short
-    await waitFor('the task requeued', () => /PENDING/.test(cluster.cmd('squeue', ['-h', '-r', '-j', task, '-o', '%T']).stdout), 60_000);
-    // (not at once: a task restarted before slurmd has cleaned up its previous step can fail to launch)
-    await new Promise((r) => setTimeout(r, 3000));
+    const firstWorker = s.status(id)?.pid as number;
+    await waitFor('the task requeued', () => /PENDING/.test(cluster.cmd('squeue', ['-h', '-r', '-j', task, '-o', '%T']).stdout), 120_000);
+    // Not at once: a task restarted before slurmd has cleaned up its previous step can fail to launch.
+    const rawJobId = cluster.cmd('squeue', ['-h', '-r', '-j', task, '-o', '%A']).stdout.trim();
+    expect(rawJobId).toMatch(/^\d+$/);
+    await waitFor('the first attempt cleaned up (its worker, slurmstepd and spool directory gone)', () => !isAlive(firstWorker) && cluster.jobCleanedUp(rawJobId), 120_000);
+    writeFileSync(gate, '');
     cluster.cmd('scontrol', ['update', `JobId=${task}`, 'StartTime=now']);
     expect(await run.exited).toBe(0);
     expect(s.starts(id)).toHaveLength(2);
@@ -106,7 +121,7 @@ describe.skipIf(missing !== undefined && allowSkip)('slurm launcher (real single
   });
 
   it('a job left held by a launcher killed while submitting is cancelled, not run beside the new one', { timeout: 300_000 }, async () => {
-    const s = fixtureSweep(yaml('{ type: slurm, jobs: 2 }', '[0, 1]'), { ...env() });
+    const s = await fixtureSweep(yaml('{ type: slurm, jobs: 2 }', '[0, 1]'), { ...env() });
     const plan = JSON.parse((await s.run(['plan', 'sweep.yaml', '--json'])).out) as { sweepId: string };
     const held = cluster.cmd('sbatch', ['--parsable', '--hold', `--job-name=mmrun-${plan.sweepId}`, '--array=0-1', '--output=/dev/null', '--wrap', 'exit 0']);
     expect(held.status).toBe(0);
@@ -144,7 +159,7 @@ describe.skipIf(missing !== undefined && allowSkip)('slurm launcher (real single
   });
 
   it('launcher.timeout_minutes: a hung task is stopped by its watchdog and recorded as a timeout; the others finish', { timeout: 300_000 }, async () => {
-    const s = fixtureSweep(yaml('{ type: slurm, jobs: 2, timeout_minutes: 0.05 }', '[0, 1]'), { ...env(), FIXTURE_BEHAVIOURS: '{"0":"hang"}', MMRUN_KILL_GRACE_S: '1' });
+    const s = await fixtureSweep(yaml('{ type: slurm, jobs: 2, timeout_minutes: 0.05 }', '[0, 1]'), { ...env(), FIXTURE_BEHAVIOURS: '{"0":"hang"}', MMRUN_KILL_GRACE_S: '1' });
     // The hung task never ends by itself: without the watchdog this mmrun is killed at 200 s (status null).
     const r = await s.run(['run', 'sweep.yaml'], {}, 200_000);
     expect(r.status).toBe(1);
@@ -158,7 +173,7 @@ describe.skipIf(missing !== undefined && allowSkip)('slurm launcher (real single
   });
 
   it('sbatch missing: a clear error before anything is submitted or written', { timeout: 300_000 }, async () => {
-    const s = fixtureSweep(yaml('{ type: slurm }', '[0]'), { ...env() });
+    const s = await fixtureSweep(yaml('{ type: slurm }', '[0]'), { ...env() });
     const r = await s.run(['run', 'sweep.yaml'], { PATH: '/nonexistent' });
     expect(r.status).toBe(1);
     expect(r.out).toMatch(/`sbatch` is not on PATH: nothing was submitted/);
@@ -167,7 +182,7 @@ describe.skipIf(missing !== undefined && allowSkip)('slurm launcher (real single
   });
 
   it('controller down: a clear error before anything is submitted or written', { timeout: 300_000 }, async () => {
-    const s = fixtureSweep(yaml('{ type: slurm }', '[0]'), { ...env() });
+    const s = await fixtureSweep(yaml('{ type: slurm }', '[0]'), { ...env() });
     await cluster.stopController();
     const r = await s.run(['run', 'sweep.yaml']);
     expect(r.status).toBe(1);

@@ -1,6 +1,6 @@
 // Launcher tests: a tiny sweep whose runs are fixture workers (tests/fixtures/workers), driven
 // through the real CLI (`node bin/mmrun.js run ...`) as a separate process.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { expect } from 'vitest';
@@ -53,7 +53,8 @@ export function runCommand(file: string, args: string[], opts: { cwd: string; en
 /** `node bin/mmrun.js <args>` to completion, without blocking this process. */
 export const runMmrun = (args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; timeoutMs?: number }) => runCommand(process.execPath, [join(ROOT, 'bin/mmrun.js'), ...args], opts);
 
-export function fixtureSweep(yaml: string, env: NodeJS.ProcessEnv = {}): FixtureSweep {
+/** A sweep file in a temporary folder, planned with the real CLI (`mmrun plan`, without blocking this process). */
+export async function fixtureSweep(yaml: string, env: NodeJS.ProcessEnv = {}): Promise<FixtureSweep> {
   const t = tempFiles({ 'sweep.yaml': yaml });
   const baseEnv: NodeJS.ProcessEnv = {
     ...process.env,
@@ -63,8 +64,8 @@ export function fixtureSweep(yaml: string, env: NodeJS.ProcessEnv = {}): Fixture
     ...env,
   };
   const cli = join(ROOT, 'bin/mmrun.js');
-  const plan = spawnSync(process.execPath, [cli, 'plan', 'sweep.yaml', '--json'], { cwd: t.dir, env: baseEnv, encoding: 'utf8' });
-  if (plan.status !== 0) throw new Error(`mmrun plan failed: ${plan.stderr}`);
+  const plan = await runMmrun(['plan', 'sweep.yaml', '--json'], { cwd: t.dir, env: baseEnv, timeoutMs: 120_000 });
+  if (plan.status !== 0) throw new Error(`mmrun plan failed (${plan.status === null ? 'killed after 120 s' : `exit ${plan.status}`}): ${plan.stderr}`);
   const runIds = (JSON.parse(plan.stdout) as { runs: { id: string }[] }).runs.map((r) => r.id);
   const runDir = (id: string) => join(t.dir, 'artifacts/runs', id);
   const lines = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8').trim().split('\n').filter(Boolean) : []);

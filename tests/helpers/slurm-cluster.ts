@@ -6,7 +6,7 @@
  * Needs root and the Debian packages `slurmctld slurmd slurm-client munge` (scripts/setup-test-env.sh).
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism, hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,12 @@ export interface SlurmCluster {
   env: NodeJS.ProcessEnv;
   /** Runs a Slurm client command against this cluster. */
   cmd(command: string, args: string[]): { status: number | null; stdout: string; stderr: string };
+  /**
+   * True once this node has cleaned up after job `jobId` (the raw id, `squeue -o %A`): no
+   * slurmstepd of it runs and slurmd has removed its spool directory. A requeued task started
+   * before that can fail to launch.
+   */
+  jobCleanedUp(jobId: string): boolean;
   stop(): Promise<void>;
   /** Stops only the controller (to test "Slurm down"); `stop()` still cleans up. */
   stopController(): Promise<void>;
@@ -62,10 +68,12 @@ async function stopChild(child: ChildProcess | undefined): Promise<void> {
   if (!child || child.exitCode !== null || child.signalCode !== null || !child.pid) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   child.kill('SIGTERM');
-  const done = await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]);
+  // Generous grace: slurmctld saves its state on SIGTERM, slow on a loaded machine. After SIGKILL,
+  // wait for the exit itself (bounded only in case the process is stuck in the kernel).
+  const done = await Promise.race([exited.then(() => true), sleep(30_000).then(() => false)]);
   if (!done) {
     child.kill('SIGKILL');
-    await Promise.race([exited, sleep(2000)]);
+    await Promise.race([exited, sleep(30_000)]);
   }
 }
 
@@ -134,17 +142,17 @@ export async function startSlurmCluster(opts: { cpus?: number } = {}): Promise<S
     mkdirSync('/run/munge', { recursive: true });
     execFileSync('chown', ['munge:munge', '/run/munge']);
     munged = spawn('setsid', ['setpriv', '--reuid=munge', '--regid=munge', '--init-groups', '/usr/sbin/munged', '-F'], { stdio: 'ignore' });
-    await until('munged answering (munge -n)', mungeWorks, 10_000, () => '');
+    await until('munged answering (munge -n)', mungeWorks, 60_000, () => '');
   }
   mungedUsers++;
 
   const daemons: ChildProcess[] = [];
   const ctld = spawn('setsid', ['/usr/sbin/slurmctld', '-D', '-i', '-f', conf], { stdio: 'ignore', env });
   daemons.push(ctld);
-  await until('slurmctld UP (scontrol ping)', () => /is UP/.test(cmd('scontrol', ['ping']).stdout), 20_000, logs);
+  await until('slurmctld UP (scontrol ping)', () => /is UP/.test(cmd('scontrol', ['ping']).stdout), 120_000, logs);
   const slurmd = spawn('setsid', ['/usr/sbin/slurmd', '-D', '-f', conf], { stdio: 'ignore', env });
   daemons.push(slurmd);
-  await until(`node ${node} idle (sinfo)`, () => /idle/.test(cmd('sinfo', ['-h', '-n', node, '-o', '%T']).stdout), 30_000, logs);
+  await until(`node ${node} idle (sinfo)`, () => /idle/.test(cmd('sinfo', ['-h', '-n', node, '-o', '%T']).stdout), 120_000, logs);
 
   let stopped = false;
   return {
@@ -153,6 +161,20 @@ export async function startSlurmCluster(opts: { cpus?: number } = {}): Promise<S
     conf,
     env,
     cmd,
+    jobCleanedUp(jobId) {
+      const spool = readdirSync(join(dir, 'spool')).some((name) => new RegExp(`^job0*${jobId}$`).test(name));
+      const stepd = readdirSync('/proc')
+        .filter((p) => /^\d+$/.test(p))
+        .some((p) => {
+          try {
+            const cmdline = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+            return cmdline.startsWith('slurmstepd') && cmdline.includes(`[${jobId}.`);
+          } catch {
+            return false; // gone meanwhile
+          }
+        });
+      return !spool && !stepd;
+    },
     async stopController() {
       await stopChild(ctld);
     },

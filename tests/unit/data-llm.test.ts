@@ -2,9 +2,13 @@ import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cacheKey, createLimiter, estimateCost, openJsonlCache, retryAfterMs } from '../../runner/data/llm/index.ts';
+import { recordCheck } from '../../runner/data/llm/cache.ts';
 import { renderPrompt } from '../../runner/data/describe/openai.ts';
 import { tempDir } from '../helpers/data-config.ts';
 import { CORRUPTIONS, corrupt } from '../helpers/corrupt.ts';
+
+/** A cache line as mmrun writes it: with its check. */
+const checked = (k: string, v: unknown) => JSON.stringify({ k, v, h: recordCheck(k, { v }) });
 
 describe('JSONL cache', () => {
   it('persists entries across opens; later lines win; failures are kept apart', () => {
@@ -27,7 +31,7 @@ describe('JSONL cache', () => {
 
   it('warns about and ignores malformed lines, and repairs a torn last line before appending', () => {
     const file = join(tempDir(), 'cache.jsonl');
-    writeFileSync(file, '{"k":"a","v":"A"}\nnot json\n{"k":1,"v":"x"}\n{"k":"b","v":"B"}\n{"k":"c","v":"tor');
+    writeFileSync(file, `${checked('a', 'A')}\nnot json\n{"k":1,"v":"x"}\n${checked('b', 'B')}\n{"k":"c","v":"tor`);
     const warnings: string[] = [];
     const cache = openJsonlCache<string>(file, { warn: (m) => warnings.push(m) });
     expect(warnings).toHaveLength(1);
@@ -44,12 +48,13 @@ describe('JSONL cache', () => {
 
   it('notices a torn line appended by another process since it was opened', () => {
     const file = join(tempDir(), 'cache.jsonl');
-    writeFileSync(file, '{"k":"a","v":"A"}\n');
-    const cache = openJsonlCache<string>(file);
+    writeFileSync(file, checked('a', 'A') + '\n');
+    const cache = openJsonlCache<string>(file, { warn: () => { throw new Error('no warning expected'); } });
     appendFileSync(file, '{"k":"x","v":"hal');
     cache.put('b', 'B');
     cache.close();
     const again = openJsonlCache<string>(file, { warn: () => {} });
+    expect(again.get('a')).toBe('A');
     expect(again.get('b')).toBe('B');
     again.close();
   });
@@ -136,11 +141,47 @@ describe('JSONL cache at rest: damaged lines are skipped with a warning, never t
       c.close();
     });
   }
-  it('lines written before checks existed (no "h") are read as they are', () => {
+  it('a line without its check ("h") is not trusted: skipped, counted, reported, and asked again', () => {
     const file = join(tempDir(), 'cache.jsonl');
-    writeFileSync(file, JSON.stringify({ k: 'old', v: { text: 'an old answer' } }) + '\n');
-    const c = openJsonlCache<{ text: string }>(file, { warn: () => { throw new Error('no warning expected'); } });
-    expect(c.get('old')).toEqual({ text: 'an old answer' });
+    writeFileSync(file, JSON.stringify({ k: 'old', v: { text: 'an old answer' } }) + '\n' + checked('new', { text: 'a checked answer' }) + '\n');
+    const warnings: string[] = [];
+    const c = openJsonlCache<{ text: string }>(file, { warn: (w) => warnings.push(w) });
+    expect(warnings).toEqual([`warning: ${file}: ignored 1 line(s) without a checksum (line 1); those entries will be redone`]);
+    expect(c.has('old')).toBe(false);
+    expect(c.get('new')).toEqual({ text: 'a checked answer' });
+    // Asked again and stored with its check: trusted from then on, no warning left for it.
+    c.put('old', { text: 'asked again' });
+    c.close();
+    const again: string[] = [];
+    const d = openJsonlCache<{ text: string }>(file, { warn: (w) => again.push(w) });
+    expect(d.get('old')).toEqual({ text: 'asked again' });
+    expect(again).toEqual([`warning: ${file}: ignored 1 line(s) without a checksum (line 1); those entries will be redone`]);
+    d.close();
+  });
+
+  it('a hand edit that changes an answer and drops its check does not pass as an old-format line', () => {
+    const file = join(tempDir(), 'cache.jsonl');
+    fill(file);
+    const lines = readFileSync(file, 'utf8').split('\n');
+    lines[2] = JSON.stringify({ k: 'key-2', v: { text: 'an answer nobody gave' } });
+    writeFileSync(file, lines.join('\n'));
+    const warnings: string[] = [];
+    const c = openJsonlCache<{ text: string }>(file, { warn: (w) => warnings.push(w) });
+    expect(c.has('key-2')).toBe(false);
+    expect(c.size).toBe(5);
+    expect(warnings).toEqual([`warning: ${file}: ignored 1 line(s) without a checksum (line 3); those entries will be redone`]);
+    c.close();
+  });
+
+  it('a failure record without its check is skipped too; mixed reasons are counted apart', () => {
+    const file = join(tempDir(), 'cache.jsonl');
+    writeFileSync(file, [JSON.stringify({ k: 'f', failed: '500' }), 'not json', JSON.stringify({ k: 'x', v: 'X', h: '0000000000000000' }), checked('ok', 'OK')].join('\n') + '\n');
+    const warnings: string[] = [];
+    const c = openJsonlCache<string>(file, { warn: (w) => warnings.push(w) });
+    expect(c.failed().size).toBe(0);
+    expect(c.has('x')).toBe(false);
+    expect(c.get('ok')).toBe('OK');
+    expect(warnings).toEqual([`warning: ${file}: ignored 3 line(s): 1 malformed, 1 failing their checksum, 1 without a checksum (line 1, 2, 3); those entries will be redone`]);
     c.close();
   });
 });

@@ -14,7 +14,7 @@ describe('sweep lock', () => {
   it('one holder at a time; the second is told who holds it and with which command', async () => {
     const t = tempFiles();
     const file = join(t.dir, 'sweeps/s/lock');
-    const holder = spawn('sleep', ['30']);
+    const holder = spawn('sleep', ['120']); // a live holder until killed below, however slow the machine
     try {
       mkdirSync(join(t.dir, 'sweeps/s'), { recursive: true });
       writeFileSync(file, JSON.stringify({ pid: holder.pid, host: hostname(), since: '2026-01-01T00:00:00Z', command: 'mmrun run x.yaml' }));
@@ -48,11 +48,11 @@ describe('sweep lock', () => {
 
   it('--wait waits for the holder to go', async () => {
     const file = join(tempFiles().dir, 'lock');
-    const child = spawn('sleep', ['30']);
+    const child = spawn('sleep', ['120']); // a live holder until killed below, however slow the machine
     writeFileSync(file, JSON.stringify({ pid: child.pid, host: hostname(), since: 'x' }));
     let waited = false;
     const second = acquireSweepLock(file, { sweepId: 's', wait: true, pollMs: 20, onWait: () => (waited = true) });
-    await vi.waitFor(() => expect(waited).toBe(true), { timeout: 10_000, interval: 20 });
+    await vi.waitFor(() => expect(waited).toBe(true), { timeout: 45_000, interval: 20 });
     child.kill('SIGKILL');
     const lock = await second;
     expect(readLockHolder(file)?.pid).toBe(process.pid);

@@ -60,7 +60,7 @@ describe('lock files', () => {
     const lock = tryLockFile(file, { staleMs: 60_000, heartbeatMs: 20 });
     age(file, 30);
     const before = statSync(file).mtimeMs;
-    await vi.waitFor(() => expect(statSync(file).mtimeMs).toBeGreaterThan(before + 20_000), { timeout: 10_000, interval: 20 });
+    await vi.waitFor(() => expect(statSync(file).mtimeMs).toBeGreaterThan(before + 20_000), { timeout: 45_000, interval: 20 });
     lock!.release();
   });
 
@@ -94,11 +94,11 @@ describe('lock files', () => {
 describe('waiting for a lock (acquireLockFile)', () => {
   it('returns the lock once its holder releases it', async () => {
     const file = tempFiles().path('x.lock');
-    const child = spawn('sleep', ['30']);
+    const child = spawn('sleep', ['120']); // a live holder until killed below, however slow the machine
     writeFileSync(file, JSON.stringify({ pid: child.pid, host: hostname(), since: 'x', command: 'other' }));
     let told: unknown;
     const waiting = acquireLockFile(file, { ...opts, pollMs: 20, onWait: (h) => (told = h) });
-    await vi.waitFor(() => expect(told).toMatchObject({ pid: child.pid, command: 'other' }), { timeout: 10_000, interval: 20 });
+    await vi.waitFor(() => expect(told).toMatchObject({ pid: child.pid, command: 'other' }), { timeout: 45_000, interval: 20 });
     child.kill('SIGKILL');
     const got = await waiting;
     if (!('lock' in got)) throw new Error(`expected the lock, got ${JSON.stringify(got)}`);

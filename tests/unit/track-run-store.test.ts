@@ -78,7 +78,8 @@ describe('RunStore', () => {
     const summary: RunSummary = { runId: 'r', backend: 'cpu', durationS: 1.5, phases: { joint: { steps: 3, epochs: 1, metrics: { image_acc: 0.5 } } }, final: { image_acc: 0.5 } };
     store.writeSummary(summary);
     expect(store.readSummary()).toEqual(summary);
-    expect(JSON.parse(readFileSync(store.path('summary'), 'utf8'))).toEqual(summary);
+    // Plain JSON for users and MLflow: the summary's own fields, plus its checksum.
+    expect(JSON.parse(readFileSync(store.path('summary'), 'utf8'))).toEqual({ ...summary, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
   });
 
   it('refuses to open a folder that is not a run directory', () => {

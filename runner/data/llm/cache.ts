@@ -3,9 +3,13 @@
  * reason, "h": check}`) per line, appended and flushed as soon as a result arrives, so a killed
  * process loses at most the requests in flight. `h` is the start of a SHA-256 over the record, so
  * a line damaged on disk (a flipped byte that still parses) is caught. A torn last line (kill
- * mid-write), a malformed line and a line failing its check are warned about and ignored (that
- * entry is asked again); later lines for a key win. Lines written before checks existed (no `h`)
- * are read as they are.
+ * mid-write), a malformed line, a line failing its check and a line without a check are counted,
+ * warned about (one line per file) and ignored: that entry is asked again. Later lines for a key
+ * win. A line without `h` is never trusted: dropping the check is exactly what a hand edit or a
+ * damaged line may do, so "written by an older mmrun" cannot be told from it line by line.
+ * Caches written before checks existed (development builds before 2026-12-01) lose those entries
+ * once: they are asked again and stored with their check. Should an older format ever need
+ * reading, it is to be told by a file-level version marker, never per line.
  */
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, writeSync } from 'node:fs';
@@ -36,6 +40,35 @@ export function cacheKey(...parts: string[]): string {
   return h.digest('hex');
 }
 
+type SkipReason = 'malformed' | 'mismatched' | 'unchecked';
+
+/** Takes one line into `values`/`failures`; the reason it was skipped, if it was. */
+function readRecord<T>(line: string, values: Map<string, T>, failures: Map<string, string>): SkipReason | undefined {
+  let rec: { k?: unknown; v?: unknown; failed?: unknown; h?: unknown };
+  try {
+    rec = JSON.parse(line) as typeof rec;
+  } catch {
+    return 'malformed';
+  }
+  if (typeof rec !== 'object' || rec === null || typeof rec.k !== 'string' || (!('v' in rec) && typeof rec.failed !== 'string')) return 'malformed';
+  if (rec.h === undefined) return 'unchecked';
+  if (rec.h !== recordCheck(rec.k, 'v' in rec ? { v: rec.v } : { failed: rec.failed })) return 'mismatched';
+  if ('v' in rec) {
+    values.set(rec.k, rec.v as T);
+    failures.delete(rec.k);
+  } else if (!values.has(rec.k)) failures.set(rec.k, rec.failed as string);
+  return undefined;
+}
+
+/** "malformed line(s)", "line(s) failing their checksum", ... or the mix, counted. */
+function skippedWhat(skipped: Record<SkipReason, number>, bad: number): string {
+  const names: Record<SkipReason, string> = { malformed: 'malformed', mismatched: 'failing their checksum', unchecked: 'without a checksum' };
+  const only = (Object.keys(skipped) as SkipReason[]).find((r) => skipped[r] === bad);
+  if (only === 'malformed') return 'malformed line(s)';
+  if (only) return `line(s) ${names[only]}`;
+  return `line(s): ${(Object.keys(skipped) as SkipReason[]).filter((r) => skipped[r] > 0).map((r) => `${skipped[r]} ${names[r]}`).join(', ')}`;
+}
+
 export function openJsonlCache<T>(file: string, opts: { warn?: (message: string) => void } = {}): JsonlCache<T> {
   const warn = opts.warn ?? ((m: string) => console.warn(m));
   const values = new Map<string, T>();
@@ -45,31 +78,17 @@ export function openJsonlCache<T>(file: string, opts: { warn?: (message: string)
     const text = readFileSync(file, 'utf8');
     needsNewline = text.length > 0 && !text.endsWith('\n');
     const lines = text.split('\n');
-    let bad = 0;
-    let mismatched = 0;
+    const skipped = { malformed: 0, mismatched: 0, unchecked: 0 };
     const examples: number[] = [];
     lines.forEach((line, i) => {
       if (line.trim() === '') return;
-      try {
-        const rec = JSON.parse(line) as { k?: unknown; v?: unknown; failed?: unknown; h?: unknown };
-        if (typeof rec.k !== 'string' || (!('v' in rec) && typeof rec.failed !== 'string')) throw new Error('not a cache record');
-        if (rec.h !== undefined && rec.h !== recordCheck(rec.k, 'v' in rec ? { v: rec.v } : { failed: rec.failed })) {
-          mismatched++;
-          throw new Error('fails its check');
-        }
-        if ('v' in rec) {
-          values.set(rec.k, rec.v as T);
-          failures.delete(rec.k);
-        } else if (!values.has(rec.k)) failures.set(rec.k, rec.failed as string);
-      } catch {
-        bad++;
-        if (examples.length < 5) examples.push(i + 1);
-      }
+      const why = readRecord(line, values, failures);
+      if (!why) return;
+      skipped[why]++;
+      if (examples.length < 5) examples.push(i + 1);
     });
-    if (bad) {
-      const what = mismatched === bad ? 'line(s) failing their checksum' : mismatched ? `malformed line(s) (${mismatched} failing their checksum)` : 'malformed line(s)';
-      warn(`warning: ${file}: ignored ${bad} ${what} (line ${examples.join(', ')}${bad > examples.length ? ', …' : ''}); those entries will be redone`);
-    }
+    const bad = skipped.malformed + skipped.mismatched + skipped.unchecked;
+    if (bad) warn(`warning: ${file}: ignored ${bad} ${skippedWhat(skipped, bad)} (line ${examples.join(', ')}${bad > examples.length ? ', …' : ''}); those entries will be redone`);
   }
   let fd: number | undefined;
   const append = (record: unknown) => {
