@@ -188,9 +188,10 @@ function runHead(job: RunJob, read: MetricsRead, offsets: ReturnType<typeof phas
   // Final metrics once, when the run has finished (summary.json is rewritten after each phase).
   const summary = status.state === 'finished' ? store.readSummary() : undefined;
   const summarySig = summary ? hashOf(JSON.stringify([summary.final, summary.durationS, Object.keys(summary.phases ?? {})])) : undefined;
-  // A run found again without our state (state lost, another machine) keeps the final metrics it has.
-  const onServer = new Set((job.serverRun?.data.metrics ?? []).map((m) => m.key));
-  const metrics = summary && st.summarySent === undefined ? metricsOfSummary(summary, Math.round(statSync(store.path('summary')).mtimeMs), lastStepOf(read.lines, offsets)).filter((m) => !onServer.has(m.key)) : [];
+  // A run found again without our state (state lost) gets only the final metrics whose value the
+  // server does not already show: a run redone after its directory was deleted sends its new ones.
+  const onServer = new Map((job.serverRun?.data.metrics ?? []).map((m) => [m.key, m.value]));
+  const metrics = summary && st.summarySent === undefined ? metricsOfSummary(summary, Math.round(statSync(store.path('summary')).mtimeMs), lastStepOf(read.lines, offsets)).filter((m) => onServer.get(m.key) !== m.value) : [];
   const provenance = provenanceTags(job.ctx.artifactsDir, summary ?? store.readSummary(), job.spec);
   const tags = [...runTags(job), ...provenance].filter((t) => st.tags[t.key] !== t.value);
   return { params: missingParams(job), tags, metrics, summarySig };

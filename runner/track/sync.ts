@@ -59,18 +59,26 @@ interface RunToSync {
 export async function syncRuns(opts: SyncOptions): Promise<SyncReport> {
   const session = opts.session ?? new SyncSession({ uri: requireUri(opts.uri) });
   const report: SyncReport = { uri: session.uri, sweeps: [], runs: [], problems: [] };
-  for (const [sweepId, runs] of runsBySweep(opts.runDirs)) {
+  for (const [sweepId, runs] of runsBySweep(opts.runDirs, report.problems)) {
     await syncSweep(sweepContext(session, sweepId, runs, opts.plan, report), runs, opts);
   }
   for (const p of report.problems) (opts.log ?? (() => {}))(p);
   return report;
 }
 
-function runsBySweep(runDirs: string[]): Map<string, RunToSync[]> {
+/** Run directories grouped by sweep; one whose spec.json cannot be read is a problem, not the end of the sync. */
+function runsBySweep(runDirs: string[], problems: string[]): Map<string, RunToSync[]> {
   const bySweep = new Map<string, RunToSync[]>();
   for (const dir of runDirs) {
     const store = RunStore.open(dir);
-    const spec = store.readSpec();
+    let spec: RunToSync['spec'];
+    try {
+      spec = store.readSpec();
+    } catch (err) {
+      if (!(err instanceof MmrunError)) throw err;
+      problems.push(`${err.message}; this run was not synced`);
+      continue;
+    }
     const list = bySweep.get(spec.sweepId) ?? [];
     list.push({ store, spec });
     bySweep.set(spec.sweepId, list);
