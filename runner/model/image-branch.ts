@@ -2,6 +2,7 @@
 // layer, dropout, then a linear map into the projection's input width.
 import * as tf from '@tensorflow/tfjs-core';
 import type { ImageBranch } from '../config/types.gen.ts';
+import { fusedBatchNormAvailable, fusedBatchNormReluPoolTrain, fusedBatchNormTrain } from './backend/ops/batch-norm.ts';
 import { convBiasRelu, convBiasReluAvailable } from './backend/ops/conv-bias-relu.ts';
 import { createDense, dense, dropout, type Dense, type ForwardContext } from './layers.ts';
 import type { ParamStore } from './params.ts';
@@ -9,7 +10,14 @@ import type { ParamStore } from './params.ts';
 interface ConvBlock {
   filter: tf.Variable;
   bias?: tf.Variable;
-  bn?: { gamma: tf.Variable; beta: tf.Variable; mean: tf.Variable; variance: tf.Variable };
+  bn?: BatchNorm;
+}
+
+interface BatchNorm {
+  gamma: tf.Variable;
+  beta: tf.Variable;
+  mean: tf.Variable;
+  variance: tf.Variable;
 }
 
 export interface ImageBranchModel {
@@ -55,7 +63,15 @@ export function createImageBranch(
     forward(x, ctx) {
       let y: tf.Tensor4D = x;
       for (const block of blocks) {
-        if (block.bn) {
+        const pool = y.shape[1] >= 2 && y.shape[2] >= 2;
+        if (block.bn && fusedBatchNormAvailable() && ctx.training) {
+          // batch norm, ReLU and the max-pool in one kernel each way
+          y = convBatchNormReluPool(y, block.filter as tf.Tensor4D, block.bn, pool, ctx);
+          continue;
+        }
+        if (block.bn && fusedBatchNormAvailable()) {
+          y = foldedConvBatchNormRelu(y, block.filter as tf.Tensor4D, block.bn);
+        } else if (block.bn) {
           const conv = tf.conv2d(y, block.filter as tf.Tensor4D, 1, 'same');
           let normed: tf.Tensor4D;
           if (ctx.training) {
@@ -67,11 +83,9 @@ export function createImageBranch(
           }
           y = tf.relu(normed);
         } else {
-          y = convBiasReluAvailable()
-            ? convBiasRelu(y, block.filter as tf.Tensor4D, block.bias as tf.Tensor1D, 1, 'same')
-            : tf.fused.conv2d({ x: y, filter: block.filter as tf.Tensor4D, strides: 1, pad: 'same', bias: block.bias, activation: 'relu' });
+          y = convReluWithBias(y, block.filter as tf.Tensor4D, block.bias as tf.Tensor1D);
         }
-        if (y.shape[1] >= 2 && y.shape[2] >= 2) y = tf.maxPool(y, 2, 2, 'same');
+        if (pool) y = tf.maxPool(y, 2, 2, 'same');
       }
       let z: tf.Tensor2D = tf.reshape(y, [y.shape[0], -1]);
       if (hidden) z = dense(z, hidden, true);
@@ -79,6 +93,35 @@ export function createImageBranch(
       return dense(z, out);
     },
   };
+}
+
+/** relu(conv(x) + bias), stride 1, same padding: one kernel each way where mmrun's native kernels run. */
+function convReluWithBias(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor1D): tf.Tensor4D {
+  return convBiasReluAvailable()
+    ? convBiasRelu(x, filter, bias, 1, 'same')
+    : tf.fused.conv2d({ x, filter, strides: 1, pad: 'same', bias, activation: 'relu' });
+}
+
+/**
+ * Training: conv, then batch norm with the batch's statistics, ReLU and (if pool) the 2×2 max-pool
+ * in one kernel (and one gradient).
+ */
+function convBatchNormReluPool(x: tf.Tensor4D, filter: tf.Tensor4D, bn: BatchNorm, pool: boolean, ctx: ForwardContext): tf.Tensor4D {
+  const conv = tf.conv2d(x, filter, 1, 'same');
+  const [gamma, beta] = [bn.gamma as tf.Tensor1D, bn.beta as tf.Tensor1D];
+  const { y, mean, variance } = pool ? fusedBatchNormReluPoolTrain(conv, gamma, beta, BN_EPS) : fusedBatchNormTrain(conv, gamma, beta, BN_EPS, true);
+  ctx.batchStats?.push({ mean: bn.mean, variance: bn.variance, batchMean: tf.keep(mean), batchVariance: tf.keep(variance) });
+  return y;
+}
+
+/**
+ * Inference: batch norm with the running statistics is a per-channel scale and shift, folded into
+ * the convolution's filter and bias (one conv + bias + ReLU kernel instead of conv, batch norm, ReLU).
+ */
+function foldedConvBatchNormRelu(x: tf.Tensor4D, filter: tf.Tensor4D, bn: BatchNorm): tf.Tensor4D {
+  const scale = tf.mul(bn.gamma, tf.rsqrt(tf.add(bn.variance, BN_EPS)));
+  const shift = tf.sub(bn.beta, tf.mul(bn.mean, scale)) as tf.Tensor1D;
+  return convReluWithBias(x, tf.mul(filter, scale), shift);
 }
 
 /** Moves batch-norm running statistics towards the batch statistics collected in a step. */

@@ -1,10 +1,12 @@
 // Transformer encoder text branch (pre-LN): token + position embeddings, N layers of multi-head
 // self-attention and MLP, final layer norm, mean or [CLS] pooling, then a linear map into the
 // projection's input width. Heads are handled by batched matmuls, not a loop, to keep the
-// number of kernels per step low.
+// number of kernels per step low. With mmrun's native kernels and mean pooling, only the real
+// tokens are computed: they are packed row after row, without padding rows (packTokens).
 import * as tf from '@tensorflow/tfjs-core';
 import type { TextBranch } from '../config/types.gen.ts';
 import { fusedAttention, fusedAttentionAvailable } from './backend/ops/attention.ts';
+import { packedAttention, packedAttentionAvailable } from './backend/ops/packed-attention.ts';
 import { createDense, createLayerNorm, dense, dropout, layerNorm, type Dense, type ForwardContext, type LayerNorm } from './layers.ts';
 import type { ParamStore } from './params.ts';
 import { PAD } from './tokenizer.ts';
@@ -34,6 +36,50 @@ function compositeAttention(keyBias: tf.Tensor, B: number, L: number, H: number,
   };
 }
 
+/** The real (non-[PAD]) tokens of a batch, sequence after sequence, with no padding rows. */
+interface PackedTokens {
+  ids: Int32Array;
+  /** Position of each packed token in its padded sequence. */
+  positions: Int32Array;
+  /** offsets[b] .. offsets[b+1]-1: the rows of sequence b. */
+  offsets: Int32Array;
+  lengths: number[];
+}
+
+function packTokens(ids: tf.Tensor2D): PackedTokens {
+  const [B, L] = ids.shape;
+  const data = ids.dataSync();
+  const offsets = new Int32Array(B + 1);
+  const lengths: number[] = [];
+  let rows = 0;
+  for (let i = 0; i < data.length; i++) if (data[i] !== PAD) rows++;
+  const packedIds = new Int32Array(rows);
+  const positions = new Int32Array(rows);
+  let r = 0;
+  for (let b = 0; b < B; b++) {
+    offsets[b] = r;
+    for (let l = 0; l < L; l++) {
+      const id = data[b * L + l];
+      if (id === PAD) continue;
+      packedIds[r] = id;
+      positions[r++] = l;
+    }
+    lengths.push(r - offsets[b]);
+  }
+  offsets[B] = r;
+  return { ids: packedIds, positions, offsets, lengths };
+}
+
+/**
+ * Padding rows only feed padding rows (their keys get no attention weight, mean pooling drops
+ * them), so with mmrun's native kernels the branch packs the real tokens and computes no row for
+ * [PAD] (MMRUN_TEXT_PACKING=0 keeps the padded layout, e.g. to measure the difference). [CLS]
+ * pooling keeps the padded layout: an all-padding text pools its first (padding) row.
+ */
+function packingApplies(cfg: TextBranch, headWidth: number): boolean {
+  return cfg.pooling !== 'cls' && process.env.MMRUN_TEXT_PACKING !== '0' && packedAttentionAvailable(headWidth);
+}
+
 export function createTextBranch(ps: ParamStore, cfg: TextBranch, vocabSize: number, outDim: number): TextBranchModel {
   const W = cfg.width;
   const H = cfg.heads;
@@ -57,9 +103,37 @@ export function createTextBranch(ps: ParamStore, cfg: TextBranch, vocabSize: num
   const out = createDense(ps, 'text', 'text/out', W, outDim, false);
   const scale = 1 / Math.sqrt(D);
 
+  const encode = (x: tf.Tensor2D, attend: (qkv: tf.Tensor2D) => tf.Tensor2D, ctx: ForwardContext): tf.Tensor2D => {
+    for (const layer of layers) {
+      const merged = attend(dense(layerNorm(x, layer.ln1), layer.qkv));
+      x = tf.add(x, dropout(dense(merged, layer.attnOut), cfg.dropout, ctx));
+      const hidden = dense(layerNorm(x, layer.ln2), layer.mlpIn, true);
+      x = tf.add(x, dropout(dense(hidden, layer.mlpOut), cfg.dropout, ctx));
+    }
+    return layerNorm(x, finalLn);
+  };
+
+  /** The same function on packed rows: every row is a real token; mean pooling per sequence. */
+  const packedForward = (p: PackedTokens, B: number, ctx: ForwardContext): tf.Tensor2D => {
+    const rows = p.ids.length;
+    const tokens = tf.gather(tokenEmb, tf.tensor1d(p.ids, 'int32'));
+    const positions = tf.gather(posEmb, tf.tensor1d(p.positions, 'int32'));
+    const x = dropout(tf.add(tokens, positions) as tf.Tensor2D, cfg.dropout, ctx);
+    const offsets = tf.tensor1d(p.offsets, 'int32');
+    const states = encode(x, (qkv) => packedAttention(qkv, offsets, p.lengths, H, D, scale), ctx);
+    // Mean over each sequence's rows as one product: average[b, r] = 1 / length of b for its rows.
+    const average = new Float32Array(B * rows);
+    for (let b = 0; b < B; b++) for (let r = p.offsets[b]; r < p.offsets[b + 1]; r++) average[b * rows + r] = 1 / p.lengths[b];
+    return dense(tf.matMul(tf.tensor2d(average, [B, rows]), states), out);
+  };
+
   return {
     forward(ids, ctx) {
       const [B, L] = ids.shape;
+      if (packingApplies(cfg, D)) {
+        const packed = packTokens(ids);
+        if (packed.ids.length > 0) return packedForward(packed, B, ctx);
+      }
       const mask = tf.cast(tf.notEqual(ids, PAD), 'float32'); // [B, L]
       // -1e9 on padding keys so softmax gives them no weight.
       const keyBias = tf.mul(tf.sub(1, mask), -1e9) as tf.Tensor2D; // [B, L]
@@ -71,13 +145,7 @@ export function createTextBranch(ps: ParamStore, cfg: TextBranch, vocabSize: num
       const positions = L === cfg.max_len ? posEmb : tf.slice(posEmb, [0, 0], [L, W]);
       let x: tf.Tensor2D = tf.reshape(tf.add(tokens, positions), [B * L, W]);
       x = dropout(x, cfg.dropout, ctx);
-      for (const layer of layers) {
-        const merged = attend(dense(layerNorm(x, layer.ln1), layer.qkv));
-        x = tf.add(x, dropout(dense(merged, layer.attnOut), cfg.dropout, ctx));
-        const hidden = dense(layerNorm(x, layer.ln2), layer.mlpIn, true);
-        x = tf.add(x, dropout(dense(hidden, layer.mlpOut), cfg.dropout, ctx));
-      }
-      const states = tf.reshape(layerNorm(x, finalLn), [B, L, W]);
+      const states = tf.reshape(encode(x, attend, ctx), [B, L, W]);
       let pooled: tf.Tensor2D;
       if (cfg.pooling === 'cls') {
         pooled = tf.reshape(tf.slice(states, [0, 0, 0], [B, 1, W]), [B, W]);

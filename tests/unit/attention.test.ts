@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { fusedAttention, fusedAttentionAvailable } from '../../runner/model/backend/ops/attention.ts';
 import { compareBackends, random, setupBackends, tensor } from './kernels-compare.ts';
 
-beforeAll(setupBackends, 60_000);
+beforeAll(setupBackends, 300_000);
 
 function composite(qkv: tf.Tensor2D, keyBias: tf.Tensor2D, B: number, L: number, H: number, D: number, scale: number): tf.Tensor2D {
   const heads = tf.transpose(tf.reshape(qkv, [B, L, 3 * H, D]), [0, 2, 1, 3]);
@@ -33,6 +33,9 @@ describe('fused self-attention vs the composite on cpu', () => {
     ['B=3, L=33, H=4, D=32; only-first-key and fully padded sequences', 3, 33, 4, 32, [1, 17, 0]],
     ['B=4, L=32, H=2, D=32 (bench shape, padded)', 4, 32, 2, 32, [32, 8, 31, 12]],
     ['B=2, L=1, H=2, D=8 (one token)', 2, 1, 2, 8, [1, 1]],
+    ['B=2, L=9, H=3, D=6 (head width not a multiple of 8: the general GEMM path)', 2, 9, 3, 6, [9, 4]],
+    ['B=2, L=13, H=2, D=24 (three vectors per row)', 2, 13, 2, 24, [13, 6]],
+    ['B=2, L=70, H=1, D=40 (a pass of 4 vectors and one of 1; keys past 64)', 2, 70, 1, 40, [70, 65]],
   ];
   for (const [label, B, L, H, D, lengths] of cases) {
     it(`${label}: output and gradient w.r.t. qkv`, async () => {
@@ -88,4 +91,41 @@ describe('fused self-attention vs the composite on cpu', () => {
     expect(cpu.filter(Boolean).length).toBe(L * D); // sequence 0, head 0: all L queries, D columns
     expect(await nanPattern('wasm')).toEqual(cpu);
   });
+});
+
+describe('packed self-attention (no padding rows) vs the padded composite on cpu', () => {
+  // [label, H, D, sequence lengths]: lengths 0, 1, not multiples of 8, past 64; head widths of 1, 3 and 5 vectors
+  const cases: [string, number, number, number[]][] = [
+    ['H=2, D=8; an empty and a one-token sequence', 2, 8, [5, 0, 1, 7]],
+    ['H=2, D=24', 2, 24, [13, 9, 16]],
+    ['H=1, D=40; a sequence of 70 tokens', 1, 40, [70, 33]],
+  ];
+  for (const [label, H, D, lengths] of cases) {
+    it(`${label}: output and gradient w.r.t. qkv`, async () => {
+      const { packedAttention, packedAttentionAvailable } = await import('../../runner/model/backend/ops/packed-attention.ts');
+      const B = lengths.length, L = Math.max(...lengths), W = H * D, scale = 1 / Math.sqrt(D);
+      const qkv = random([B * L, 3 * W], 970 + D);
+      (qkv.values as Float32Array).forEach((v, i, a) => (a[i] = v * 2));
+      const bias = keyBiasFor(B, L, lengths);
+      const realRows = lengths.flatMap((n, b) => Array.from({ length: n }, (_, l) => b * L + l));
+      const offsets = [0];
+      for (const n of lengths) offsets.push(offsets[offsets.length - 1] + n);
+      const weight = random([realRows.length, W], 980 + D);
+      let packedOnWasm: boolean | undefined;
+      const { maxDiff } = await compareBackends(() => {
+        const rows = tf.tensor1d(realRows, 'int32');
+        if (tf.getBackend() === 'wasm') {
+          packedOnWasm = packedAttentionAvailable(D);
+          const attend = (x: tf.Tensor) => packedAttention(x as tf.Tensor2D, tf.tensor1d(offsets, 'int32'), lengths, H, D, scale);
+          const packed = tf.gather(tensor(qkv), rows);
+          return [attend(packed), tf.grad((x: tf.Tensor) => tf.sum(tf.mul(attend(x), tensor(weight))))(packed)];
+        }
+        const attend = (x: tf.Tensor) => tf.gather(composite(x as tf.Tensor2D, tensor(bias) as tf.Tensor2D, B, L, H, D, scale), rows);
+        const grad = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(attend(x), tensor(weight))))(tensor(qkv));
+        return [attend(tensor(qkv)), tf.gather(grad, rows)];
+      });
+      expect(packedOnWasm).toBe(true);
+      expect(maxDiff).toBeLessThan(1e-4);
+    });
+  }
 });

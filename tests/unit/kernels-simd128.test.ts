@@ -8,7 +8,7 @@ beforeAll(async () => {
   process.env.MMRUN_WASM_FMA = '0';
   process.env.MMRUN_NATIVE_KERNELS = '0';
   await setupBackends();
-}, 60_000);
+}, 300_000);
 
 describe('SIMD128 kernels (no FMA)', () => {
   it('are the ones in use', async () => {

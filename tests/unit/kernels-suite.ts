@@ -13,7 +13,7 @@ export function kernelSuite(mode: 'native' | 'wasm'): void {
   beforeAll(async () => {
     process.env.MMRUN_NATIVE_KERNELS = mode === 'native' ? '1' : '0';
     await setupBackends();
-  }, 60_000);
+  }, 300_000);
 
   describe(`kernels in use (${mode})`, () => {
     it(mode === 'native' ? 'include the native kernels (this machine has a C compiler)' : 'are the WebAssembly ones only', async () => {

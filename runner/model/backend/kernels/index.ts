@@ -14,6 +14,7 @@ import { cast } from './cast.ts';
 import { ADAM_UPDATE, adamUpdate } from './adam-update.ts';
 import { LAYER_NORM, LAYER_NORM_GRAD, layerNorm, layerNormGrad } from './layer-norm.ts';
 import { ATTENTION, ATTENTION_GRAD, attention, attentionGrad } from './attention.ts';
+import { ATTENTION_PACKED, ATTENTION_PACKED_GRAD, attentionPacked, attentionPackedGrad } from './attention-packed.ts';
 import { add, multiply, realDiv, sub } from './binary.ts';
 import { identity } from './identity.ts';
 import { fusedMatMul } from './fused-mat-mul.ts';
@@ -24,6 +25,9 @@ import { DENSE, dense } from './dense.ts';
 import { exp } from './exp.ts';
 import { transpose } from './transpose.ts';
 import { unsortedSegmentSum } from './unsorted-segment-sum.ts';
+import {
+  BATCH_NORM, BATCH_NORM_GRAD, BATCH_NORM_RELU_POOL, BATCH_NORM_RELU_POOL_GRAD, batchNorm, batchNormGrad, batchNormReluPool, batchNormReluPoolGrad, registerBatchNormGradient,
+} from './batch-norm.ts';
 
 export const TRAINING_KERNELS = {
   BatchMatMul: batchMatMul,
@@ -51,13 +55,20 @@ export const TRAINING_KERNELS = {
   [LAYER_NORM_GRAD]: layerNormGrad,
   [ATTENTION]: attention,
   [ATTENTION_GRAD]: attentionGrad,
+  [ATTENTION_PACKED]: attentionPacked,
+  [ATTENTION_PACKED_GRAD]: attentionPackedGrad,
   [RELU_GRAD]: reluGrad,
   [RELU_BIAS_GRAD]: reluBiasGrad,
   [CONV_BIAS_RELU]: convBiasRelu,
   [DENSE]: dense,
+  [BATCH_NORM]: batchNorm,
+  [BATCH_NORM_GRAD]: batchNormGrad,
+  [BATCH_NORM_RELU_POOL]: batchNormReluPool,
+  [BATCH_NORM_RELU_POOL_GRAD]: batchNormReluPoolGrad,
 };
 
 /** Registers every kernel above on the wasm backend (idempotent; call before or after it starts). */
 export function registerTrainingKernels(): void {
   for (const [name, fn] of Object.entries(TRAINING_KERNELS)) provide(name, fn);
+  registerBatchNormGradient();
 }

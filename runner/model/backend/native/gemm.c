@@ -166,10 +166,11 @@ ALWAYS_INLINE v8 finish8(v8 v, const v8u *cv, int load, int last, const mmrun_ep
 #define NR 16 /* width of a B panel and of the tile: two 8-float vectors */
 
 /* MR (6) rows against a 16-wide B panel. a(i, k) for run r comes from a packed panel (packed:
- * rows[r*2*MR], a(i, k) at [k*MR + i]) or through one pointer per row (rows[r*2*MR + i][k - run.k]);
+ * rows[r*2*MR], a(i, k) at [k*as + i]: as = MR for panels packed into the buffer, or the row stride
+ * of a transposed A read in place) or through one pointer per row (rows[r*2*MR + i][k - run.k]);
  * `packed` is a compile-time constant in each instantiation below. */
-ALWAYS_INLINE void kernel_6x16(int nruns, const mmrun_run *runs, const float *const *rows, int packed, const float *pb, float *C, ptrdiff_t ldc,
-                               int mr, int nr, int load, int last, const mmrun_epilogue *epi, int j0) {
+ALWAYS_INLINE void kernel_6x16(int nruns, const mmrun_run *runs, const float *const *rows, int packed, ptrdiff_t as, const float *pb, float *C,
+                               ptrdiff_t ldc, int mr, int nr, int load, int last, const mmrun_epilogue *epi, int j0) {
   v8 c[MR][2];
   for (int i = 0; i < MR; i++) c[i][0] = c[i][1] = (v8){0};
   for (int r = 0; r < nruns; r++) {
@@ -181,7 +182,7 @@ ALWAYS_INLINE void kernel_6x16(int nruns, const mmrun_run *runs, const float *co
     for (int j = 0; j < runs[r].len; j++, b += NR) {
       v8 b0 = *(const v8 *)b, b1 = *(const v8 *)(b + 8);
       for (int i = 0; i < MR; i++) {
-        v8 av = splat8(packed ? pa[j * MR + i] : a[i][j]);
+        v8 av = splat8(packed ? pa[j * as + i] : a[i][j]);
         c[i][0] += av * b0;
         c[i][1] += av * b1;
       }
@@ -205,11 +206,11 @@ ALWAYS_INLINE void kernel_6x16(int nruns, const mmrun_run *runs, const float *co
   }
 }
 
-static void k6x16_packed(int nruns, const mmrun_run *runs, const float *const *rows, const float *pb, float *C, ptrdiff_t ldc, int mr, int nr, int load, int last, const mmrun_epilogue *epi, int j0) {
-  kernel_6x16(nruns, runs, rows, 1, pb, C, ldc, mr, nr, load, last, epi, j0);
+static void k6x16_packed(int nruns, const mmrun_run *runs, const float *const *rows, ptrdiff_t as, const float *pb, float *C, ptrdiff_t ldc, int mr, int nr, int load, int last, const mmrun_epilogue *epi, int j0) {
+  kernel_6x16(nruns, runs, rows, 1, as, pb, C, ldc, mr, nr, load, last, epi, j0);
 }
 static void k6x16_rows(int nruns, const mmrun_run *runs, const float *const *rows, const float *pb, float *C, ptrdiff_t ldc, int mr, int nr, int load, int last, const mmrun_epilogue *epi, int j0) {
-  kernel_6x16(nruns, runs, rows, 0, pb, C, ldc, mr, nr, load, last, epi, j0);
+  kernel_6x16(nruns, runs, rows, 0, MR, pb, C, ldc, mr, nr, load, last, epi, j0);
 }
 #endif
 
@@ -221,6 +222,10 @@ void mmrun_pack_strided(const void *ctx, int i0, int mr, int k0, int kc, float *
     const float *src = s->A + (ptrdiff_t)(k0 + k) * s->cs + (ptrdiff_t)i0 * s->rs;
     float *d = dst + k * MR;
     int i = 0;
+    if (s->rs == 1 && mr == MR) {
+      memcpy(d, src, MR * sizeof(float)); /* constant size: inlined as two vector moves */
+      continue;
+    }
     if (s->rs == 1)
       for (; i < mr; i++) d[i] = src[i];
     else
@@ -240,7 +245,12 @@ static void pack_b_strided(const void *ctx, int k0, int kc, int j0, int nr, int 
     const float *s = B + (ptrdiff_t)(k0 + k) * brs + (ptrdiff_t)j0 * bcs;
     float *d = dst + k * width;
     int j = 0;
-    if (bcs == 1) {
+    if (bcs == 1 && nr == 16) {
+      /* the common full panel: two 8-float copies instead of a memcpy call per row */
+      *(v8u *)d = *(const v8u *)s;
+      *(v8u *)(d + 8) = *(const v8u *)(s + 8);
+      j = 16;
+    } else if (bcs == 1) {
       memcpy(d, s, (size_t)nr * 4);
       j = nr;
     } else {
@@ -250,11 +260,15 @@ static void pack_b_strided(const void *ctx, int k0, int kc, int j0, int nr, int 
   }
 }
 
-/* Where A comes from: packed by a callback, or read through row pointers. */
+/* Where A comes from: packed by a callback, or read through row pointers. A transposed A
+ * (a(i, k) = panel[k*ps + i]) is already laid out as packed panels of stride ps: the 6x16 tile reads
+ * its full 6-row blocks in place (panel != NULL) and packs only the last, partial one. */
 typedef struct {
   mmrun_pack_a pack;
   mmrun_rows_a rows;
   const void *ctx;
+  const float *panel;
+  ptrdiff_t ps;
 } a_source;
 
 typedef struct {
@@ -379,13 +393,24 @@ static int gemm_impl(int M, int N, int K, a_source src, b_source bsrc, float *C,
       int mr1 = M - i0 - MR;
       mr1 = mr1 < 0 ? 0 : (mr1 > MR ? MR : mr1);
       int nruns;
+      ptrdiff_t as0 = MR, as1 = MR;
       if (src.pack) {
-        src.pack(src.ctx, i0, mr0, k0, kc, pa);
-        if (mr1) src.pack(src.ctx, i0 + MR, mr1, k0, kc, pa + (size_t)kc * MR);
+        if (src.panel && mr0 == MR) {
+          rows[0] = src.panel + (ptrdiff_t)k0 * src.ps + i0;
+          as0 = src.ps;
+        } else {
+          src.pack(src.ctx, i0, mr0, k0, kc, pa);
+          rows[0] = pa;
+        }
+        if (src.panel && mr1 == MR) {
+          rows[MR] = src.panel + (ptrdiff_t)k0 * src.ps + i0 + MR;
+          as1 = src.ps;
+        } else {
+          if (mr1) src.pack(src.ctx, i0 + MR, mr1, k0, kc, pa + (size_t)kc * MR);
+          rows[MR] = pa + (size_t)kc * MR;
+        }
         nruns = 1;
         runs[0] = (mmrun_run){0, kc};
-        rows[0] = pa;
-        rows[MR] = pa + (size_t)kc * MR;
       } else {
         nruns = src.rows(src.ctx, i0, mr0 + mr1, k0, kc, runs, rows);
       }
@@ -394,8 +419,8 @@ static int gemm_impl(int M, int N, int K, a_source src, b_source bsrc, float *C,
         const float *panel = pb + (size_t)p * KC * NR;
         float *c = C + (ptrdiff_t)i0 * ldc + j0;
         if (src.pack) {
-          k6x16_packed(nruns, runs, rows, panel, c, ldc, mr0, nr, load, last, epi, j0);
-          if (mr1) k6x16_packed(nruns, runs, rows + MR, panel, c + MR * ldc, ldc, mr1, nr, load, last, epi, j0);
+          k6x16_packed(nruns, runs, rows, as0, panel, c, ldc, mr0, nr, load, last, epi, j0);
+          if (mr1) k6x16_packed(nruns, runs, rows + MR, as1, panel, c + MR * ldc, ldc, mr1, nr, load, last, epi, j0);
         } else {
           k6x16_rows(nruns, runs, rows, panel, c, ldc, mr0, nr, load, last, epi, j0);
           if (mr1) k6x16_rows(nruns, runs, rows + MR, panel, c + MR * ldc, ldc, mr1, nr, load, last, epi, j0);
@@ -420,13 +445,17 @@ int mmrun_gemm_packed_b(int M, int N, int K, mmrun_pack_a pack_a, const void *ac
     /* a row-major A needs no packing: the kernels read its rows in place */
     const mmrun_strided *s = actx;
     direct_rows d = {s->A, s->rs};
-    return gemm_impl(M, N, K, (a_source){NULL, rows_direct, &d}, b, C, ldc, acc, epi);
+    return gemm_impl(M, N, K, (a_source){NULL, rows_direct, &d, NULL, 0}, b, C, ldc, acc, epi);
   }
-  return gemm_impl(M, N, K, (a_source){pack_a, NULL, actx}, b, C, ldc, acc, epi);
+  if (pack_a == mmrun_pack_strided && ((const mmrun_strided *)actx)->rs == 1) {
+    const mmrun_strided *s = actx;
+    return gemm_impl(M, N, K, (a_source){pack_a, NULL, actx, s->A, s->cs}, b, C, ldc, acc, epi);
+  }
+  return gemm_impl(M, N, K, (a_source){pack_a, NULL, actx, NULL, 0}, b, C, ldc, acc, epi);
 }
 
 int mmrun_gemm_rows(int M, int N, int K, mmrun_rows_a rows_a, const void *actx, const float *B, ptrdiff_t brs, ptrdiff_t bcs,
                     float *C, ptrdiff_t ldc, int acc, const mmrun_epilogue *epi) {
   strided_b b = {B, brs, bcs};
-  return gemm_impl(M, N, K, (a_source){NULL, rows_a, actx}, (b_source){pack_b_strided, &b}, C, ldc, acc, epi);
+  return gemm_impl(M, N, K, (a_source){NULL, rows_a, actx, NULL, 0}, (b_source){pack_b_strided, &b}, C, ldc, acc, epi);
 }

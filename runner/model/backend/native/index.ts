@@ -14,6 +14,12 @@ export interface NativeKernels {
   exp(heap: Uint8Array, x: number, n: number, out: number): void;
   attentionForward(heap: Uint8Array, qkv: number, keyBias: number, B: number, L: number, H: number, D: number, scale: number, out: number, probs: number): number;
   attentionBackward(heap: Uint8Array, dout: number, qkv: number, probs: number, B: number, L: number, H: number, D: number, scale: number, dqkv: number): number;
+  attentionPackedForward(heap: Uint8Array, qkv: number, offsets: number, B: number, H: number, D: number, scale: number, out: number, probs: number): number;
+  attentionPackedBackward(heap: Uint8Array, dout: number, qkv: number, offsets: number, probs: number, B: number, H: number, D: number, scale: number, dqkv: number): number;
+  batchNormTrain(heap: Uint8Array, x: number, rows: number, C: number, gamma: number, beta: number, eps: number, relu: number, y: number, mean: number, variance: number): number;
+  batchNormGrad(heap: Uint8Array, dy: number, y: number, x: number, rows: number, C: number, gamma: number, mean: number, variance: number, dmean: number, dvar: number, eps: number, relu: number, dx: number, dgamma: number, dbeta: number): number;
+  batchNormReluPool(heap: Uint8Array, x: number, B: number, H: number, W: number, C: number, gamma: number, beta: number, eps: number, out: number, argmax: number, mean: number, variance: number): number;
+  batchNormReluPoolGrad(heap: Uint8Array, dout: number, argmax: number, x: number, B: number, H: number, W: number, C: number, gamma: number, mean: number, variance: number, dmean: number, dvar: number, eps: number, dx: number, dgamma: number, dbeta: number): number;
 }
 
 export type NativeLoad = { ok: true; kernels: NativeKernels; detail: string } | { ok: false; reason: string };
@@ -34,6 +40,18 @@ export const SIGNATURES: Record<keyof NativeKernels, string> = {
     'int mmrun_attention_forward(uint8_t *heap, uint32_t qkv, uint32_t keyBias, int B, int L, int H, int D, float scale, uint32_t out, uint32_t probs)',
   attentionBackward:
     'int mmrun_attention_backward(uint8_t *heap, uint32_t dout, uint32_t qkv, uint32_t probs, int B, int L, int H, int D, float scale, uint32_t dqkv)',
+  attentionPackedForward:
+    'int mmrun_attention_packed_forward(uint8_t *heap, uint32_t qkv, uint32_t offsets, int B, int H, int D, float scale, uint32_t out, uint32_t probs)',
+  attentionPackedBackward:
+    'int mmrun_attention_packed_backward(uint8_t *heap, uint32_t dout, uint32_t qkv, uint32_t offsets, uint32_t probs, int B, int H, int D, float scale, uint32_t dqkv)',
+  batchNormTrain:
+    'int mmrun_batch_norm_train(uint8_t *heap, uint32_t x, int rows, int C, uint32_t gamma, uint32_t beta, float eps, int relu, uint32_t y, uint32_t mean, uint32_t variance)',
+  batchNormGrad:
+    'int mmrun_batch_norm_grad(uint8_t *heap, uint32_t dy, uint32_t y, uint32_t x, int rows, int C, uint32_t gamma, uint32_t mean, uint32_t variance, uint32_t dmean, uint32_t dvar, float eps, int relu, uint32_t dx, uint32_t dgamma, uint32_t dbeta)',
+  batchNormReluPool:
+    'int mmrun_batch_norm_relu_pool(uint8_t *heap, uint32_t x, int B, int H, int W, int C, uint32_t gamma, uint32_t beta, float eps, uint32_t out, uint32_t argmax, uint32_t mean, uint32_t variance)',
+  batchNormReluPoolGrad:
+    'int mmrun_batch_norm_relu_pool_grad(uint8_t *heap, uint32_t dout, uint32_t argmax, uint32_t x, int B, int H, int W, int C, uint32_t gamma, uint32_t mean, uint32_t variance, uint32_t dmean, uint32_t dvar, float eps, uint32_t dx, uint32_t dgamma, uint32_t dbeta)',
 };
 
 let loaded: NativeLoad | undefined;

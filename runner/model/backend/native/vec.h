@@ -45,4 +45,30 @@ static inline v16 exp16(v16 x) {
   return (v16)bits;
 }
 
+
+/* exp over 8 lanes: exactly exp16's arithmetic (so the same result in every lane), in one AVX2
+ * register: the attention fast path (attention.c) keeps its softmax rows in 8-float vectors. */
+static inline v8 exp8(v8 x) {
+  const v8 round = splat8(12582912.0f);
+  v8i nan = x != x, over = x > splat8(88.7228f), zero = x < splat8(-104.0f);
+  v8i sub = (x < splat8(-87.3365f)) & ~zero;
+  v8i special = over | zero | nan;
+  v8 c = (v8)((v8i)x & ~special) + (v8)((v8i)splat8(16.6355324f) & sub);
+  v8 t = c * 1.44269504f + round;
+  v8 n = t - round;
+  v8 r = c - n * 0.693145752f - n * 1.42860677e-06f;
+  v8 p = splat8(1.0f / 5040);
+  p = p * r + 1.0f / 720;
+  p = p * r + 1.0f / 120;
+  p = p * r + 1.0f / 24;
+  p = p * r + 1.0f / 6;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  v8 y = (v8)((v8i)p + (((v8i)t - (v8i)round) << 23));
+  y = y * (v8)(((v8i)splat8(5.96046448e-8f) & sub) | ((v8i)splat8(1.0f) & ~sub));
+  v8i bits = ((v8i)y & ~special) | ((v8i)splat8(__builtin_inff()) & over) | ((v8i)x & nan);
+  return (v8)bits;
+}
+
 #endif
