@@ -52,7 +52,16 @@ stop_load() {
 # once on a signal, so Ctrl-C or a TERM stops the run and the load without waiting for the suite.
 run_pid=
 stop_all() {
-  if [ -n "$run_pid" ]; then kill -TERM -- "-$run_pid" 2>/dev/null || true; wait "$run_pid" 2>/dev/null || true; run_pid=; fi
+  if [ -n "$run_pid" ]; then
+    kill -TERM -- "-$run_pid" 2>/dev/null || true
+    wait "$run_pid" 2>/dev/null || true
+    # vitest's workers can outlive their parent for a moment and start the next file: give the
+    # group 10 s to go, then kill what is left of it.
+    local i
+    for i in $(seq 1 20); do kill -0 -- "-$run_pid" 2>/dev/null || break; sleep 0.5; done
+    kill -KILL -- "-$run_pid" 2>/dev/null || true
+    run_pid=
+  fi
   stop_load
 }
 trap stop_all EXIT
