@@ -2,7 +2,6 @@
 // the final checkpoint (verified against its checksums) and turns one image into class
 // probabilities. Images are decoded like the image-folder source does (sharp, cover-resized to
 // the dataset's shape, grey or RGB by its channel count).
-import sharp from 'sharp';
 import { resolvePresets } from '../config/presets.ts';
 import { MmrunError } from '../errors.ts';
 import { Network } from '../model/network.ts';
@@ -48,6 +47,7 @@ export async function loadClassifier(where: ModelLocation): Promise<Classifier> 
 }
 
 export async function readImageForModel(file: string, shape: [number, number, number]): Promise<Uint8Array> {
+  const { default: sharp } = await import('sharp'); // loaded here, not at start-up: commands such as validate never decode an image
   const [h, w, c] = shape;
   let img = sharp(file, { failOn: 'error' }).rotate().resize(w, h, { fit: 'cover' }).removeAlpha();
   img = c === 1 ? img.greyscale().toColourspace('b-w') : img.toColourspace('srgb');

@@ -1,5 +1,5 @@
 /** A PNG contact sheet: sample images beside their descriptions (sharp + an SVG text layer). */
-import sharp, { type OverlayOptions } from 'sharp';
+import type { OverlayOptions } from 'sharp';
 import { sampleIndices } from './card.ts';
 import type { Dataset, SplitName } from './types.ts';
 
@@ -31,6 +31,7 @@ function wrap(text: string, width: number, maxLines: number): string[] {
 }
 
 export async function writeContactSheet(ds: Dataset, file: string, opts: { split?: SplitName; count?: number; title?: string } = {}): Promise<number> {
+  const { default: sharp } = await import('sharp'); // loaded here, not at start-up: commands such as validate never decode an image
   const split = ds[opts.split ?? 'test'];
   const picks = sampleIndices(split.labels, ds.classNames.length, opts.count ?? 12);
   const [h, w, c] = ds.shape;

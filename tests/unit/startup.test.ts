@@ -10,6 +10,7 @@ import { buildDist } from '../../bin/build-dist.mjs';
 // @ts-expect-error plain JavaScript module without types
 import { chooseEntry } from '../../bin/entry.mjs';
 import { snapshotAsync } from '../../bench/startup.ts';
+import { PRECOMPILED_CODE, PRECOMPILED_MANIFEST, loadStandaloneValidator } from '../../runner/config/schema.ts';
 import { runCommand } from '../helpers/launch-sweep.ts';
 
 const made: string[] = [];
@@ -81,6 +82,10 @@ describe('the real CLI from dist/', () => {
     made.push(snap);
     const env = { ...process.env, MMRUN_SHOW_ENTRY: '1' };
     const mmrun = (...args: string[]) => runCommand(process.execPath, [path.join(snap, 'bin', 'mmrun.js'), ...args], { cwd: process.cwd(), env });
+    // The build ships the schema's standalone validator, and it passes the check that lets it run.
+    const validatorFile = (name: string) => readFileSync(path.join(snap, 'dist', 'config', name));
+    const shipped = loadStandaloneValidator(validatorFile(PRECOMPILED_CODE), JSON.parse(validatorFile(PRECOMPILED_MANIFEST).toString()));
+    expect(shipped.ok).toBe(true);
     const help = await mmrun('--help');
     expect(help.stderr).toContain('running dist/');
     expect(help.status).toBe(0);

@@ -12,7 +12,6 @@
  * stops at once with the counts, since asking again would only pay for more of the same.
  */
 import { createHash } from 'node:crypto';
-import sharp from 'sharp';
 import type { Descriptions } from '../../config/types.gen.ts';
 import { MmrunError } from '../../errors.ts';
 import { cacheKey, openJsonlCache } from '../llm/cache.ts';
@@ -73,6 +72,7 @@ export function imageHash(pixels: Uint8Array, shape: [number, number, number]): 
 }
 
 async function toDataUrl(pixels: Uint8Array, shape: [number, number, number]): Promise<string> {
+  const { default: sharp } = await import('sharp'); // loaded here, not at start-up: commands such as validate never decode an image
   const [h, w, c] = shape;
   const scale = Math.max(1, Math.ceil(224 / Math.max(h, w)));
   const png = await sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), { raw: { width: w, height: h, channels: c as 1 | 3 | 4 } })

@@ -5,7 +5,6 @@
  */
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import sharp from 'sharp';
 import { MmrunError } from '../../errors.ts';
 import { createRng, seedFrom, shuffleInPlace } from '../../random.ts';
 import type { RawImages } from '../types.ts';
@@ -50,6 +49,7 @@ async function decodeAll(
   root: string,
   onDecoded: (n: number) => void,
 ): Promise<{ raw: RawImages; skipped: { file: string; reason: string }[] }> {
+  const { default: sharp } = await import('sharp'); // loaded here, not at start-up: commands such as validate never decode an image
   const pixels = size * size * 3;
   const decoded: (Buffer | null)[] = new Array(entries.length).fill(null);
   const failures: { file: string; reason: string }[] = [];
