@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { mlflowAvailable, startFaultyProxy, startMlflowServer, type FaultyProxy, type TestMlflow } from '../helpers/mlflow-server.ts';
+import { mlflowAvailable, startFaultyProxy, startMlflowServer, type FaultyProxy, type TestMlflow, tagsOf } from '../helpers/mlflow-server.ts';
 import { expectedCounts, quickstartPlan, writeFinishedRun, writePlan, type FakeRun } from '../helpers/track-fixtures.ts';
 import { MlflowClient, type MlflowRun } from '../../runner/track/mlflow-client.ts';
 import { TAG } from '../../runner/track/mlflow-mapping.ts';
@@ -38,9 +38,6 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-function tagsOf(r: MlflowRun): Record<string, string> {
-  return Object.fromEntries((r.data.tags ?? []).map((t) => [t.key, t.value]));
-}
 
 /** `mmrun sync <artifacts>` in its own process; resolves with its exit code and output. */
 function syncProcess(artifacts: string, uri: string): Promise<{ code: number | null; out: string }> {

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import sharp from 'sharp';
-import { mlflowAvailable, startMlflowServer, type TestMlflow } from '../helpers/mlflow-server.ts';
+import { mlflowAvailable, startMlflowServer, type TestMlflow, tagsOf } from '../helpers/mlflow-server.ts';
 import { writeShrunkQuickstart } from '../helpers/shrunk-quickstart.ts';
 import { tempFiles } from '../helpers/tmp.ts';
 import { MlflowClient, type MlflowRun } from '../../runner/track/mlflow-client.ts';
@@ -70,9 +70,6 @@ async function download(runId: string, artifactUri: string, path: string, to: st
   }
 }
 
-function tagsOf(r: MlflowRun): Record<string, string> {
-  return Object.fromEntries((r.data.tags ?? []).map((x) => [x.key, x.value]));
-}
 
 async function artifactPaths(runId: string, path?: string): Promise<string[]> {
   const out: string[] = [];

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mlflowAvailable, startMlflowServer, type TestMlflow } from '../helpers/mlflow-server.ts';
+import { mlflowAvailable, startMlflowServer, type TestMlflow, tagsOf, runsOfExperiment } from '../helpers/mlflow-server.ts';
 import { fixtureSweep } from '../helpers/launch-sweep.ts';
 import { expectedCounts, quickstartPlan, writeFinishedRun, writePlan, type FakeRun } from '../helpers/track-fixtures.ts';
 import { MlflowClient, type MlflowRun } from '../../runner/track/mlflow-client.ts';
@@ -39,14 +39,8 @@ function tempDir(): string {
   return d;
 }
 
-function tagsOf(r: MlflowRun): Record<string, string> {
-  return Object.fromEntries((r.data.tags ?? []).map((t) => [t.key, t.value]));
-}
 
-async function runsOf(experiment: string): Promise<MlflowRun[]> {
-  const exp = await client.getExperimentByName(experiment);
-  return exp ? client.searchRuns({ experimentIds: [exp.experiment_id] }) : [];
-}
+const runsOf = (experiment: string) => runsOfExperiment(client, experiment);
 
 function storeIdIn(artifactsDir: string): string {
   return readFileSync(join(artifactsDir, STORE_ID_FILE), 'utf8').trim();

@@ -6,7 +6,7 @@ import { writeDirectoryChecksums } from '../../runner/files/verified.ts';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { mlflowAvailable, startMlflowServer, type TestMlflow } from '../helpers/mlflow-server.ts';
+import { mlflowAvailable, startMlflowServer, type TestMlflow, tagsOf, runsOfExperiment } from '../helpers/mlflow-server.ts';
 import { endRun, expectedCounts, quickstartPlan, startRun, trainEpoch, writeFinishedRun, writePlan, type FakeRun } from '../helpers/track-fixtures.ts';
 import { MlflowClient, MlflowUnreachableError, type MlflowRun } from '../../runner/track/mlflow-client.ts';
 import { TAG, runParams } from '../../runner/track/mlflow-mapping.ts';
@@ -36,15 +36,8 @@ function tempDir(): string {
   return d;
 }
 
-function tagsOf(r: MlflowRun): Record<string, string> {
-  return Object.fromEntries((r.data.tags ?? []).map((t) => [t.key, t.value]));
-}
 
-async function runsOf(experiment: string): Promise<MlflowRun[]> {
-  const exp = await client.getExperimentByName(experiment);
-  if (!exp) return [];
-  return client.searchRuns({ experimentIds: [exp.experiment_id] });
-}
+const runsOf = (experiment: string) => runsOfExperiment(client, experiment);
 
 /** Every metric key of a run with how many values MLflow holds for it. */
 async function metricCounts(runUuid: string, keys: string[]): Promise<Record<string, number>> {

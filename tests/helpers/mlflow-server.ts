@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startLocalMlflow, type LocalMlflow } from '../../runner/track/local-server.ts';
+import type { MlflowClient, MlflowRun } from '../../runner/track/mlflow-client.ts';
 
 export const MLFLOW_BIN = resolve(import.meta.dirname, '../../.venv/bin/mlflow');
 
@@ -132,4 +133,15 @@ export async function startFaultyProxy(targetPort: number, faults: ProxyFaults):
         server.close(() => ok());
       }),
   };
+}
+
+/** A run's tags as a plain object. */
+export function tagsOf(r: MlflowRun): Record<string, string> {
+  return Object.fromEntries((r.data.tags ?? []).map((t) => [t.key, t.value]));
+}
+
+/** Every run of an MLflow experiment, by name ([] when the experiment does not exist). */
+export async function runsOfExperiment(client: MlflowClient, experiment: string): Promise<MlflowRun[]> {
+  const exp = await client.getExperimentByName(experiment);
+  return exp ? client.searchRuns({ experimentIds: [exp.experiment_id] }) : [];
 }
