@@ -38,7 +38,6 @@ afterAll(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-
 /** `mmrun sync <artifacts>` in its own process; resolves with its exit code and output. */
 function syncProcess(artifacts: string, uri: string): Promise<{ code: number | null; out: string }> {
   return new Promise((done) => {

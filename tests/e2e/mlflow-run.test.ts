@@ -70,7 +70,6 @@ async function download(runId: string, artifactUri: string, path: string, to: st
   }
 }
 
-
 async function artifactPaths(runId: string, path?: string): Promise<string[]> {
   const out: string[] = [];
   for (const f of await client.listArtifacts(runId, path)) {

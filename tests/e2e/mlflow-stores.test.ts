@@ -39,7 +39,6 @@ function tempDir(): string {
   return d;
 }
 
-
 const runsOf = (experiment: string) => runsOfExperiment(client, experiment);
 
 function storeIdIn(artifactsDir: string): string {

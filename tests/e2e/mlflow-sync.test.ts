@@ -36,7 +36,6 @@ function tempDir(): string {
   return d;
 }
 
-
 const runsOf = (experiment: string) => runsOfExperiment(client, experiment);
 
 /** Every metric key of a run with how many values MLflow holds for it. */
