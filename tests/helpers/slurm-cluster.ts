@@ -19,12 +19,6 @@ export interface SlurmCluster {
   env: NodeJS.ProcessEnv;
   /** Runs a Slurm client command against this cluster. */
   cmd(command: string, args: string[]): { status: number | null; stdout: string; stderr: string };
-  /**
-   * True once this node has cleaned up after job `jobId` (the raw id, `squeue -o %A`): no
-   * slurmstepd of it runs and slurmd has removed its spool directory. A requeued task started
-   * before that can fail to launch.
-   */
-  jobCleanedUp(jobId: string): boolean;
   stop(): Promise<void>;
   /** Stops only the controller (to test "Slurm down"); `stop()` still cleans up. */
   stopController(): Promise<void>;
@@ -161,20 +155,6 @@ export async function startSlurmCluster(opts: { cpus?: number } = {}): Promise<S
     conf,
     env,
     cmd,
-    jobCleanedUp(jobId) {
-      const spool = readdirSync(join(dir, 'spool')).some((name) => new RegExp(`^job0*${jobId}$`).test(name));
-      const stepd = readdirSync('/proc')
-        .filter((p) => /^\d+$/.test(p))
-        .some((p) => {
-          try {
-            const cmdline = readFileSync(`/proc/${p}/cmdline`, 'utf8');
-            return cmdline.startsWith('slurmstepd') && cmdline.includes(`[${jobId}.`);
-          } catch {
-            return false; // gone meanwhile
-          }
-        });
-      return !spool && !stepd;
-    },
     async stopController() {
       await stopChild(ctld);
     },

@@ -7,6 +7,12 @@ export const jobNameOf = (sweepId: string) => `mmrun-${sweepId}`;
 
 /** Written in a run directory by the batch script's watchdog when the run went past launcher.timeout_minutes. */
 export const TIMED_OUT_MARKER = 'slurm-timed-out';
+/**
+ * Written by a task just before it requeues itself, removed when the next attempt starts (or the
+ * requeue is refused): while Slurm swaps the attempts, squeue can show the task COMPLETED for a
+ * moment, and the launcher must not take that for the end of the run.
+ */
+export const REQUEUE_MARKER = 'slurm-requeued';
 
 export interface ScriptOptions {
   sweepId: string;
@@ -69,7 +75,7 @@ export function slurmScript(o: ScriptOptions): string {
     'requeue=0',
     'trap \'requeue=1; kill -TERM "$pid" 2>/dev/null\' USR1',
     'trap \'kill -TERM "$pid" 2>/dev/null\' TERM',
-    `rm -f "$RUN_DIR/${TIMED_OUT_MARKER}"`,
+    `rm -f "$RUN_DIR/${TIMED_OUT_MARKER}" "$RUN_DIR/${REQUEUE_MARKER}"`,
     `${worker} "$RUN_DIR" >> "$RUN_DIR/log.txt" 2>&1 &`,
     'pid=$!',
     ...watchdog(o.launcher.timeout_minutes),
@@ -78,7 +84,8 @@ export function slurmScript(o: ScriptOptions): string {
     ...(o.launcher.timeout_minutes ? ['kill "$watchdog" 2>/dev/null', `if [ -f "$RUN_DIR/${TIMED_OUT_MARKER}" ]; then exit 124; fi`] : []),
     'if [ "$requeue" = 1 ] && [ "$code" != 0 ]; then',
     '  echo "=== requeueing slurm task ${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID} at $(date -u +%Y-%m-%dT%H:%M:%SZ) ===" >> "$RUN_DIR/log.txt"',
-    '  scontrol requeue "${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"',
+    `  touch "$RUN_DIR/${REQUEUE_MARKER}"`,
+    `  scontrol requeue "\${SLURM_ARRAY_JOB_ID}_\${SLURM_ARRAY_TASK_ID}" || rm -f "$RUN_DIR/${REQUEUE_MARKER}"`,
     'fi',
     'exit "$code"',
     '',

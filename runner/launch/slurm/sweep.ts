@@ -17,7 +17,7 @@ import type { LaunchRequest, LaunchResult, RunEnd } from '../launcher.ts';
 import { defaultProbe, dispositionOf } from '../liveness.ts';
 import { queryTasks, release, sbatchHeld, scancel, taskDetails } from './commands.ts';
 import { isActive, signalName, taskKey, type TaskDetail, type TaskState } from './parse.ts';
-import { TIMED_OUT_MARKER, slurmScript } from './script.ts';
+import { REQUEUE_MARKER, TIMED_OUT_MARKER, slurmScript } from './script.ts';
 import { readSlurmState, runOfTask, writeSlurmState, type SlurmJobRecord, type SlurmState } from './state-file.ts';
 import { mkdirLevels } from '../../files/mkdir.ts';
 
@@ -216,12 +216,13 @@ async function follow(o: SlurmSweepOptions, state: () => SlurmState, pollMs: num
         }),
     };
   };
+  const requeueSeen = new Map<string, number>();
   const display = startDisplay(model, { tty: o.tty ?? Boolean(process.stdout.isTTY), write: (s) => process.stdout.write(s) });
   try {
     for (;;) {
       snapshot = (await queryTasks(o.plan.sweepId, o.env)).filter((t) => ours.has(runOf(t) ?? ''));
       const active = snapshot.filter((t) => isActive(t.state));
-      if (active.length === 0) return 'done';
+      if (active.length === 0 && !requeueUnderWay(o, requeueSeen)) return 'done';
       if (interrupted()) return 'interrupted';
       if (o.launcher.fail_fast) {
         const failed = o.runs.find((r) => readStatus(runDirOf(o.artifactsDir, r.id))?.state === 'failed');
@@ -238,6 +239,26 @@ async function follow(o: SlurmSweepOptions, state: () => SlurmState, pollMs: num
   } finally {
     display.stop();
   }
+}
+
+/**
+ * A task that requeued itself (its REQUEUE_MARKER is there) is not over although squeue may show it
+ * ended while Slurm swaps the attempts; the wait is bounded in case the requeue never shows up.
+ */
+const REQUEUE_GRACE_MS = 60_000;
+function requeueUnderWay(o: SlurmSweepOptions, seen: Map<string, number>): boolean {
+  const now = Date.now();
+  let waiting = false;
+  for (const r of o.runs) {
+    if (!existsSync(join(runDirOf(o.artifactsDir, r.id), REQUEUE_MARKER))) {
+      seen.delete(r.id);
+      continue;
+    }
+    const since = seen.get(r.id) ?? now;
+    seen.set(r.id, since);
+    if (now - since < REQUEUE_GRACE_MS) waiting = true;
+  }
+  return waiting;
 }
 
 async function waitUntilInactive(o: SlurmSweepOptions, runOf: (t: TaskState) => string | undefined, ours: Set<string>, pollMs: number): Promise<void> {
