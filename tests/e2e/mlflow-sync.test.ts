@@ -132,7 +132,8 @@ run('sync into a real MLflow server', { timeout: 300_000 }, () => {
     const cell = await client.searchRuns({ experimentIds: [exp.experiment_id], filter: `tags.\`mmrun.sweep_id\` = '${plan.sweepId}' and tags.\`mmrun.coord.augmentation.ratio\` = '4'` });
     expect(cell).toHaveLength(plan.runs.filter((r) => r.coords['augmentation.ratio'] === 4).length);
 
-    const child = children[0];
+    // A finished child (search order is not creation order; the failed one has no final metrics)
+    const child = children.find((c) => tagsOf(c)[TAG.runId] !== failedSpec.id)!;
     const files = (await client.listArtifacts(child.info.run_id)).map((f) => f.path).sort();
     expect(files).toEqual(['config.json', 'summary.json']);
     const config = JSON.parse((await client.downloadArtifact(child.info.artifact_uri, 'config.json')).toString('utf8'));
